@@ -1,0 +1,123 @@
+"""What a check is: a small function that reads the local cloud's state and returns one Result
+per condition. The same checks serve "Check my progress", nbgrader's hidden tests and the
+out-of-kernel grader, so they never change state and never trust the kernel they run beside.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from labkit.config import DEFAULT_ACCOUNT, DEFAULT_REGION, FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
+
+STUDENT = "student"  # the student's work is not (yet) right
+INFRA = "infra"      # the local cloud or the checker failed: never counted against the student
+
+
+@dataclass
+class Result:
+    condition: str          # stable id within the lab, e.g. "repository.exists"
+    passed: bool
+    key: str                # message key of the outcome; "<key>.hint" is the hint
+    points: float = 1.0     # points this condition is worth (earned only if passed)
+    params: dict = field(default_factory=dict)
+    kind: str = STUDENT
+    step: str = ""          # filled in by Lab.run
+
+    @property
+    def earned(self) -> float:
+        return self.points if self.passed else 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class CheckContext:
+    """Everything a check may read. Built fresh by whoever runs the checks (kernel or grader)."""
+
+    endpoint: str
+    home: Path
+    account: str = DEFAULT_ACCOUNT
+    region: str = DEFAULT_REGION
+    notebook: dict | None = None  # the notebook JSON, for answers read from cell sources
+
+    def client(self, service: str, region: str | None = None):
+        """A boto3 client on a fresh session: pinned endpoint, fake credentials, nothing read
+        from ~/.aws or the environment, nothing a kernel could have patched on a shared session."""
+        import boto3
+        from botocore.config import Config
+
+        session = boto3.session.Session(
+            aws_access_key_id=FAKE_ACCESS_KEY_ID, aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
+            region_name=region or self.region,
+        )
+        return session.client(service, endpoint_url=self.endpoint,
+                              config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30))
+
+    @classmethod
+    def from_environment(cls, notebook: dict | None = None) -> "CheckContext":
+        from labkit.config import settings
+
+        s = settings()
+        return cls(endpoint=s.endpoint, home=s.home, notebook=notebook)
+
+
+Condition = Callable[[CheckContext], list[Result]]
+
+
+@dataclass
+class Step:
+    id: str                 # also the nbgrader grade_id of the step's test cell
+    title_key: str
+    conditions: list[Condition]
+    hidden: list[Condition] = field(default_factory=list)  # only the grader and hidden tests run these
+
+    def run(self, ctx: CheckContext, include_hidden: bool = False) -> list[Result]:
+        results: list[Result] = []
+        for condition in [*self.conditions, *(self.hidden if include_hidden else [])]:
+            try:
+                found = condition(ctx)
+            except Exception as exc:  # the checker's fault, not the student's
+                found = [Result(condition=getattr(condition, "__name__", "check"), passed=False,
+                                key="check.crashed", kind=INFRA, params={"error": f"{type(exc).__name__}: {exc}"})]
+            for r in found:
+                r.step = self.id
+            results.extend(found)
+        return results
+
+    def max_points(self, include_hidden: bool = True) -> float:
+        """Points the step is worth; needs no cloud (each condition declares `points`)."""
+        conditions = [*self.conditions, *(self.hidden if include_hidden else [])]
+        return float(sum(getattr(c, "points", 1.0) for c in conditions))
+
+
+@dataclass
+class Lab:
+    id: str
+    steps: list[Step]
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(f"{self.id} has no step {step_id!r}; steps: {[s.id for s in self.steps]}")
+
+    def run(self, ctx: CheckContext, include_hidden: bool = True) -> list[Result]:
+        results: list[Result] = []
+        for s in self.steps:
+            results.extend(s.run(ctx, include_hidden=include_hidden))
+        return results
+
+
+def condition(points: float = 1.0):
+    """Mark a function as a condition worth `points`."""
+    def wrap(fn):
+        fn.points = points
+        return fn
+    return wrap
+
+
+def home_from_env() -> Path:
+    return Path(os.environ.get("LABKIT_HOME") or Path.home() / ".labkit")

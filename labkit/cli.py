@@ -1,0 +1,66 @@
+"""`labkit` command: up | down | status | env | reset | docker ...
+
+    labkit up                 start the local cloud (or say it already runs)
+    eval "$(labkit env)"      point this shell's aws CLI at it
+    labkit docker build -t my-app .   the subset of docker the course needs, without a Docker engine
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from labkit.messages import text
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "docker":  # hand everything after `docker` to the docker CLI unchanged
+        from labkit.docker.cli import main as docker_main
+
+        return docker_main(argv[1:])
+
+    parser = argparse.ArgumentParser(prog="labkit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start the local cloud (reuses a running one)")
+    sub.add_parser("down", help="stop the local cloud")
+    sub.add_parser("status", help="is the local cloud running, and where")
+    sub.add_parser("env", help="print shell exports for the aws CLI: eval \"$(labkit env)\"")
+    sub.add_parser("reset", help="forget everything the local cloud holds (repositories, images, ...)")
+    sub.add_parser("docker", help="build, tag, push, login, images, inspect (see `labkit docker --help`)")
+    args = parser.parse_args(argv)
+
+    from labkit import session
+    from labkit.config import settings
+
+    if args.command == "up":
+        cloud, reused = session.ensure_cloud()
+        print(text("cli.up.reused" if reused else "cli.up.started", endpoint=cloud.endpoint, pid=cloud.pid))
+        return 0
+    if args.command == "down":
+        print(text("cli.down.stopped" if session.stop() else "cli.down.none"))
+        return 0
+    if args.command == "status":
+        print(json.dumps(session.status(), indent=2))
+        return 0 if session.status()["running"] else 1
+    if args.command == "env":
+        from labkit import env
+
+        print(env.shell_exports(env.cloud_environment(settings())))
+        return 0
+    if args.command == "reset":
+        from labkit.cloud.process import _read_record
+
+        record = _read_record(settings().home)
+        if record is None or not record.healthy():
+            print(text("cli.reset.none"), file=sys.stderr)
+            return 1
+        record.control("reset")
+        print(text("cli.reset.done"))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

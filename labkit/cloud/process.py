@@ -1,0 +1,167 @@
+"""Start, find and stop local-cloud processes. The only module clients need to run one.
+
+A cloud is a child process (`python -m labkit.cloud.server`) bound to 127.0.0.1. Its record
+(`cloud.json` in its home) says where it listens; `labkit.start()`, `labkit up` and the grader
+all go through `start_cloud` / `find_cloud`, so there is one way to start one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from labkit.config import HOST
+
+READY_TIMEOUT_S = 30.0
+
+
+class CloudStartError(RuntimeError):
+    """The local cloud did not come up (port taken by something else, crash at start)."""
+
+
+@dataclass
+class CloudProcess:
+    port: int
+    pid: int
+    home: str
+    token: str  # control token for /_labkit/* (reset, state); never given to a student kernel by the grader
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def healthy(self, timeout: float = 1.0) -> bool:
+        return health(self.port, timeout=timeout) is not None
+
+    def control(self, action: str, payload: dict | None = None, timeout: float = 10.0) -> dict:
+        """POST /_labkit/<action> with the control token."""
+        body = json.dumps(payload or {}).encode()
+        req = urllib.request.Request(
+            f"{self.endpoint}/_labkit/{action}", data=body, method="POST",
+            headers={"Content-Type": "application/json", "X-Labkit-Token": self.token},
+        )
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return json.loads(resp.read() or b"{}")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        _terminate(self.pid, timeout)
+        record = Path(self.home) / "cloud.json"
+        try:
+            if json.loads(record.read_text()).get("pid") == self.pid:
+                record.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def health(port: int, timeout: float = 1.0) -> dict | None:
+    """The cloud's /_labkit/health answer, or None if nothing healthy listens there."""
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/_labkit/health", timeout=timeout) as resp:
+            data = json.loads(resp.read())
+            return data if data.get("service") == "labkit" else None
+    except (OSError, ValueError):
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def find_cloud(home: Path, port: int) -> CloudProcess | None:
+    """A healthy cloud already serving `port` (with its record from `home` if it is ours)."""
+    info = health(port)
+    if info is None:
+        return None
+    record = _read_record(home)
+    if record and record.port == port:
+        return record
+    return CloudProcess(port=port, pid=int(info.get("pid", 0)), home=str(home), token="")
+
+
+def start_cloud(home: Path, port: int | None = None, token: str | None = None,
+                wait: bool = True, extra_env: dict | None = None) -> CloudProcess:
+    """Start a new cloud process serving `port` (a free one if None), detached from the caller's
+    session so it outlives a restarted kernel. Its state and log live in `home`."""
+    home = Path(home)
+    home.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    token = token or secrets.token_hex(16)
+    env = dict(os.environ)
+    env.update(extra_env or {})
+    env["LABKIT_CONTROL_TOKEN"] = token
+    log = open(home / "cloud.log", "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "labkit.cloud.server", "--port", str(port), "--home", str(home)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+        start_new_session=True, close_fds=True,
+    )
+    log.close()
+    cloud = CloudProcess(port=port, pid=proc.pid, home=str(home), token=token)
+    if wait:
+        _wait_ready(cloud, proc)
+    _write_record(home, cloud)
+    return cloud
+
+
+def _wait_ready(cloud: CloudProcess, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        info = health(cloud.port, timeout=0.5)
+        if info is not None and info.get("pid") == proc.pid:
+            return
+        if proc.poll() is not None:
+            log = Path(cloud.home) / "cloud.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise CloudStartError(f"the local cloud exited at start (code {proc.returncode}).\n{tail}")
+        time.sleep(0.02)
+    _terminate(proc.pid, 2)
+    raise CloudStartError(f"the local cloud did not answer on port {cloud.port} within {READY_TIMEOUT_S:.0f} s")
+
+
+def _write_record(home: Path, cloud: CloudProcess) -> None:
+    path = home / "cloud.json"
+    path.write_text(json.dumps(asdict(cloud)))
+    path.chmod(0o600)
+
+
+def _read_record(home: Path) -> CloudProcess | None:
+    try:
+        return CloudProcess(**json.loads((Path(home) / "cloud.json").read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _terminate(pid: int, timeout: float) -> None:
+    if pid <= 0:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return
+        except ChildProcessError:  # not our child: poll for existence instead
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.02)
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass

@@ -1,0 +1,63 @@
+"""labkit's messages (errors, checks, hints, widget labels) in English and Korean.
+
+Catalogues are JSON files beside this module, one per language, with the same keys
+(tests/test_messages.py proves it). `text(key, **params)` renders in the notebook's language.
+"""
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+LANGUAGES = ("en", "ko")
+_HERE = Path(__file__).parent
+
+
+@lru_cache(maxsize=None)
+def catalogue(lang: str) -> dict[str, str]:
+    return json.loads((_HERE / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def current_language() -> str:
+    """The language of the notebook this kernel runs.
+
+    Code cells are identical in both languages, so the kernel finds out: LABKIT_LANG (set by
+    `labkit.start(lang=...)` and by the grader from the notebook's metadata), else the notebook
+    Jupyter says it runs (JPY_SESSION_NAME) and its `labkit.lang` metadata, else a `ko` folder
+    in that path or the working directory, else English.
+    """
+    lang = os.environ.get("LABKIT_LANG", "")
+    if lang in LANGUAGES:
+        return lang
+    session = os.environ.get("JPY_SESSION_NAME", "")
+    if session:
+        lang = _language_of_notebook(session)
+        if lang:
+            return lang
+    for path in (session, os.getcwd()):
+        parts = Path(path).parts
+        for candidate in LANGUAGES:
+            if candidate in parts:
+                return candidate
+    return "en"
+
+
+def _language_of_notebook(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            lang = json.load(f).get("metadata", {}).get("labkit", {}).get("lang")
+        return lang if lang in LANGUAGES else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def text(key: str, lang: str | None = None, **params) -> str:
+    """The message `key` in `lang` (default: the notebook's language), with params filled in.
+    A missing key shows itself rather than failing: a check must never crash on a message."""
+    lang = lang or current_language()
+    template = catalogue(lang).get(key) or catalogue("en").get(key) or key
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return template
