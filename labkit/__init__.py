@@ -1,9 +1,27 @@
 """labkit: the package every course notebook imports.
 
-`labkit.start()` starts (or reuses) the local cloud and points boto3 and `!aws` cells at it.
-Imports are kept light: the local cloud's server code is only imported in its own process.
-"""
-from labkit.session import start, stop, status  # noqa: F401
-from labkit.config import DEFAULT_ACCOUNT, DEFAULT_REGION  # noqa: F401
+    import labkit
+    labkit.start()                          # the local cloud, and boto3 / !aws pointed at it
+    labkit.check_progress("lab02", "repository")   # the "Check my progress" button of a step
 
-__all__ = ["start", "stop", "status", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
+Imports stay light: server code is only imported in the cloud's own process, widgets only when
+a button is drawn.
+"""
+from labkit.config import DEFAULT_ACCOUNT, DEFAULT_REGION  # noqa: F401
+from labkit.session import start, status, stop  # noqa: F401
+
+__all__ = ["start", "stop", "status", "check_progress", "assert_step", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
+
+
+def check_progress(lab_id: str, step_id: str):
+    """Show the "Check my progress" button of one lab step."""
+    from labkit.checks.progress import check_progress as _check_progress
+
+    return _check_progress(lab_id, step_id)
+
+
+def assert_step(lab_id: str, step_id: str, hidden: bool = False) -> float:
+    """Assert a lab step is complete (what nbgrader test cells run)."""
+    from labkit.checks.progress import assert_step as _assert_step
+
+    return _assert_step(lab_id, step_id, hidden=hidden)

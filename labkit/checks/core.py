@@ -41,7 +41,9 @@ class CheckContext:
     home: Path
     account: str = DEFAULT_ACCOUNT
     region: str = DEFAULT_REGION
-    notebook: dict | None = None  # the notebook JSON, for answers read from cell sources
+    notebook: dict | None = None  # the submitted notebook JSON: answers are read from cell sources
+    answers: dict = field(default_factory=dict)  # in a kernel: answer variables by name
+    cache: dict = field(default_factory=dict)    # checks of one run share fetched state here
 
     def client(self, service: str, region: str | None = None):
         """A boto3 client on a fresh session: pinned endpoint, fake credentials, nothing read
@@ -56,12 +58,17 @@ class CheckContext:
         return session.client(service, endpoint_url=self.endpoint,
                               config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30))
 
+    def cached(self, key: str, compute):
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
     @classmethod
-    def from_environment(cls, notebook: dict | None = None) -> "CheckContext":
+    def from_environment(cls, notebook: dict | None = None, answers: dict | None = None) -> "CheckContext":
         from labkit.config import settings
 
         s = settings()
-        return cls(endpoint=s.endpoint, home=s.home, notebook=notebook)
+        return cls(endpoint=s.endpoint, home=s.home, notebook=notebook, answers=dict(answers or {}))
 
 
 Condition = Callable[[CheckContext], list[Result]]

@@ -1,0 +1,1 @@
+"""Lab checks: read the local cloud's state and return one Result per condition (see core.py)."""

@@ -1,0 +1,273 @@
+"""Checks of lab 02 (container registry, the AWS ECR part: lesson section 2.1 and Exercise 3).
+
+Every condition reads state only: the local cloud through fresh boto3 clients, the student's
+docker client state in LABKIT_HOME, and the written answer to Exercise 3.
+"""
+from __future__ import annotations
+
+import json
+
+from labkit.checks import commands
+from labkit.checks.answers import answer_text
+from labkit.checks.core import CheckContext, Lab, Result, Step, condition
+from labkit.checks import images
+
+REPOSITORY = "my-app"
+REGION = "ap-northeast-2"
+ACCOUNT = "123456789012"
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+IMAGE_URI = f"{REGISTRY}/{REPOSITORY}"
+TAGS = ("v1.0", "latest")
+CMD = ["python", "app.py"]
+PORT = "8080/tcp"
+APP_FILE = "app/app.py"  # WORKDIR /app + COPY . .  -> /app/app.py in the image
+OTHER_REGIONS = ("us-east-1", "us-west-2", "ap-northeast-1", "ap-northeast-3", "eu-west-1")
+
+
+# -- step 1: the repository ------------------------------------------------------------
+
+def _repository(ctx: CheckContext) -> dict | None:
+    def fetch():
+        ecr = ctx.client("ecr", region=REGION)
+        try:
+            return ecr.describe_repositories(repositoryNames=[REPOSITORY])["repositories"][0]
+        except ecr.exceptions.RepositoryNotFoundException:
+            return None
+    return ctx.cached("repository", fetch)
+
+
+def _region_holding_repository(ctx: CheckContext) -> str | None:
+    for region in OTHER_REGIONS:
+        ecr = ctx.client("ecr", region=region)
+        try:
+            ecr.describe_repositories(repositoryNames=[REPOSITORY])
+            return region
+        except ecr.exceptions.RepositoryNotFoundException:
+            continue
+    return None
+
+
+@condition(points=1)
+def repository_exists(ctx: CheckContext) -> list[Result]:
+    repo = _repository(ctx)
+    if repo is not None:
+        return [Result("repository.exists", True, "lab02.repository.exists.ok", params={"uri": repo["repositoryUri"]})]
+    elsewhere = _region_holding_repository(ctx)
+    if elsewhere:
+        return [Result("repository.exists", False, "lab02.repository.exists.wrong_region",
+                       params={"region": elsewhere, "expected": REGION})]
+    return [Result("repository.exists", False, "lab02.repository.exists.missing", params={"name": REPOSITORY})]
+
+
+@condition(points=1)
+def repository_scan_on_push(ctx: CheckContext) -> list[Result]:
+    repo = _repository(ctx)
+    ok = bool(repo and repo.get("imageScanningConfiguration", {}).get("scanOnPush"))
+    return [Result("repository.scan_on_push", ok,
+                   "lab02.repository.scan_on_push.ok" if ok else "lab02.repository.scan_on_push.off")]
+
+
+@condition(points=1)
+def repository_tags_mutable(ctx: CheckContext) -> list[Result]:
+    repo = _repository(ctx)
+    mutability = (repo or {}).get("imageTagMutability")
+    ok = mutability == "MUTABLE"
+    return [Result("repository.mutable", ok, "lab02.repository.mutable.ok" if ok else "lab02.repository.mutable.bad",
+                   params={"value": mutability or "-"})]
+
+
+# -- step 2: docker login ------------------------------------------------------------------
+
+@condition(points=1)
+def logged_in(ctx: CheckContext) -> list[Result]:
+    credentials = images.saved_credentials(ctx.home, REGISTRY)
+    if credentials is None:
+        return [Result("login.saved", False, "lab02.login.missing", params={"registry": REGISTRY})]
+    if not images.credentials_accepted(ctx.endpoint, REGISTRY, credentials):
+        return [Result("login.saved", False, "lab02.login.rejected", params={"registry": REGISTRY})]
+    return [Result("login.saved", True, "lab02.login.ok", params={"registry": REGISTRY})]
+
+
+# -- step 3: the local build -----------------------------------------------------------------
+
+def _local_image(ctx: CheckContext):
+    return ctx.cached("local_image", lambda: images.local_image(ctx.home, f"{REPOSITORY}:latest"))
+
+
+@condition(points=1)
+def built_image_exists(ctx: CheckContext) -> list[Result]:
+    ok = _local_image(ctx) is not None
+    return [Result("build.exists", ok, "lab02.build.exists.ok" if ok else "lab02.build.exists.missing")]
+
+
+@condition(points=1)
+def built_image_cmd(ctx: CheckContext) -> list[Result]:
+    image = _local_image(ctx)
+    cmd = images.effective_command(image.config) if image else None
+    ok = cmd == CMD
+    return [Result("build.cmd", ok, "lab02.build.cmd.ok" if ok else "lab02.build.cmd.bad",
+                   params={"found": json.dumps(cmd), "expected": json.dumps(CMD)})]
+
+
+@condition(points=1)
+def built_image_port(ctx: CheckContext) -> list[Result]:
+    image = _local_image(ctx)
+    ports = sorted(images.exposed_ports(image.config)) if image else []
+    ok = PORT in ports
+    return [Result("build.port", ok, "lab02.build.port.ok" if ok else "lab02.build.port.bad",
+                   params={"found": ", ".join(ports) or "-", "expected": PORT})]
+
+
+# -- step 4: tag and push ---------------------------------------------------------------------
+
+def _pushed(ctx: CheckContext) -> dict:
+    """Tag -> digest of what ECR holds in my-app, or {} if the repository is missing."""
+    def fetch():
+        if _repository(ctx) is None:
+            return {}
+        ecr = ctx.client("ecr", region=REGION)
+        tags = {}
+        for page in ecr.get_paginator("list_images").paginate(repositoryName=REPOSITORY):
+            for image in page["imageIds"]:
+                if "imageTag" in image:
+                    tags[image["imageTag"]] = image["imageDigest"]
+        return tags
+    return ctx.cached("pushed", fetch)
+
+
+def _pushed_image(ctx: CheckContext):
+    return ctx.cached("pushed_image", lambda: images.pushed_image(ctx.client("ecr", region=REGION), REPOSITORY, "v1.0"))
+
+
+@condition(points=1)
+def pushed_tags(ctx: CheckContext) -> list[Result]:
+    tags = _pushed(ctx)
+    missing = [t for t in TAGS if t not in tags]
+    return [Result("push.tags", not missing, "lab02.push.tags.ok" if not missing else "lab02.push.tags.missing",
+                   params={"missing": ", ".join(missing), "uri": IMAGE_URI})]
+
+
+@condition(points=1)
+def pushed_one_digest(ctx: CheckContext) -> list[Result]:
+    tags = _pushed(ctx)
+    digests = {tags.get(t) for t in TAGS}
+    ok = len(digests) == 1 and None not in digests
+    return [Result("push.one_digest", ok, "lab02.push.one_digest.ok" if ok else "lab02.push.one_digest.bad",
+                   params={"v1": tags.get("v1.0", "-"), "latest": tags.get("latest", "-")})]
+
+
+@condition(points=1)
+def pushed_config(ctx: CheckContext) -> list[Result]:
+    image = _pushed_image(ctx)
+    if image is None:
+        return [Result("push.config", False, "lab02.push.config.missing")]
+    cmd = images.effective_command(image.config)
+    ports = images.exposed_ports(image.config)
+    ok = cmd == CMD and PORT in ports
+    return [Result("push.config", ok, "lab02.push.config.ok" if ok else "lab02.push.config.bad",
+                   params={"cmd": json.dumps(cmd), "ports": ", ".join(sorted(ports)) or "-"})]
+
+
+@condition(points=1)
+def pushed_app_file(ctx: CheckContext) -> list[Result]:
+    image = _pushed_image(ctx)
+    ok = image is not None and APP_FILE in image.files()
+    return [Result("push.app_py", ok, "lab02.push.app_py.ok" if ok else "lab02.push.app_py.missing",
+                   params={"path": "/" + APP_FILE})]
+
+
+# -- step 5: Exercise 3, the command sequence ----------------------------------------------------
+
+def _exercise3(ctx: CheckContext) -> dict:
+    """Where each expected command first appears in the answer (line numbers), or None."""
+    def analyse():
+        text = answer_text(ctx, "exercise3")
+        found = {"answered": bool(text and text.strip()), "login": None, "build": None, "tag": None, "push": None,
+                 "built_names": set()}
+        if not found["answered"]:
+            return found
+        for cmd in commands.parse(text).commands:
+            argv = cmd.argv
+            if argv[:3] == ["aws", "ecr", "get-login-password"] and cmd.pipe_to is not None:
+                login = cmd.pipe_to.argv
+                region = commands.option(argv, "--region")
+                server = commands.positional(login, 2, ("--username", "-u", "--password", "-p"))
+                if (login[:2] == ["docker", "login"] and commands.option(login, "--username", "-u") == "AWS"
+                        and "--password-stdin" in login and region == REGION
+                        and server and server[-1].removeprefix("https://") == REGISTRY):
+                    found["login"] = found["login"] or cmd.line
+            elif argv[:2] == ["docker", "build"]:
+                tag = commands.option(argv, "-t", "--tag")
+                if tag and commands.positional(argv, 2, ("-t", "--tag", "-f", "--file", "--build-arg")):
+                    found["build"] = found["build"] or cmd.line
+                    found["built_names"].add(_with_tag(tag))
+                    if _with_tag(tag) == f"{IMAGE_URI}:v1.0":
+                        found["tag"] = found["tag"] or cmd.line
+            elif argv[:2] == ["docker", "tag"] and len(argv) >= 4:
+                source, target = _with_tag(argv[2]), _with_tag(argv[3])
+                if target == f"{IMAGE_URI}:v1.0" and source in found["built_names"] | {f"{REPOSITORY}:latest"}:
+                    found["tag"] = found["tag"] or cmd.line
+            elif argv[:2] == ["docker", "push"] and len(argv) >= 3 and _with_tag(argv[-1]) == f"{IMAGE_URI}:v1.0":
+                found["push"] = found["push"] or cmd.line
+        return found
+    return ctx.cached("exercise3", analyse)
+
+
+def _with_tag(ref: str) -> str:
+    last = ref.rsplit("/", 1)[-1]
+    return ref if ":" in last or "@" in last else f"{ref}:latest"
+
+
+def _exercise3_result(ctx: CheckContext, part: str) -> list[Result]:
+    found = _exercise3(ctx)
+    if not found["answered"]:
+        return [Result(f"exercise3.{part}", False, "lab02.exercise3.unanswered")]
+    ok = found[part] is not None
+    return [Result(f"exercise3.{part}", ok, f"lab02.exercise3.{part}.{'ok' if ok else 'missing'}",
+                   params={"registry": REGISTRY, "uri": IMAGE_URI})]
+
+
+@condition(points=1)
+def exercise3_login(ctx):
+    return _exercise3_result(ctx, "login")
+
+
+@condition(points=1)
+def exercise3_build_and_tag(ctx):
+    found = _exercise3(ctx)
+    if not found["answered"]:
+        return [Result("exercise3.build_tag", False, "lab02.exercise3.unanswered")]
+    ok = found["build"] is not None and found["tag"] is not None
+    return [Result("exercise3.build_tag", ok, "lab02.exercise3.build_tag.ok" if ok else "lab02.exercise3.build_tag.missing",
+                   params={"uri": IMAGE_URI})]
+
+
+@condition(points=1)
+def exercise3_push(ctx):
+    return _exercise3_result(ctx, "push")
+
+
+@condition(points=1)
+def exercise3_order(ctx):
+    """Login, build, tag, push, in that order (login may come any time before the push, as
+    for a real registry, but the seed's answer logs in first)."""
+    found = _exercise3(ctx)
+    if not found["answered"]:
+        return [Result("exercise3.order", False, "lab02.exercise3.unanswered")]
+    lines = [found[p] for p in ("login", "build", "tag", "push")]
+    if None in lines:
+        return [Result("exercise3.order", False, "lab02.exercise3.order.incomplete")]
+    login, build, tag, push = lines
+    ok = login < push and build <= tag < push
+    return [Result("exercise3.order", ok, "lab02.exercise3.order.ok" if ok else "lab02.exercise3.order.bad")]
+
+
+LAB = Lab(id="lab02", steps=[
+    Step("repository", "lab02.step.repository", [repository_exists, repository_scan_on_push],
+         hidden=[repository_tags_mutable]),
+    Step("login", "lab02.step.login", [logged_in]),
+    Step("build", "lab02.step.build", [built_image_exists, built_image_cmd, built_image_port]),
+    Step("push", "lab02.step.push", [pushed_tags, pushed_one_digest, pushed_config], hidden=[pushed_app_file]),
+    Step("exercise3", "lab02.step.exercise3", [exercise3_login, exercise3_build_and_tag, exercise3_push,
+                                               exercise3_order]),
+])
