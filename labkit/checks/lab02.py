@@ -181,8 +181,8 @@ def pushed_app_file(ctx: CheckContext) -> list[Result]:
 def _exercise3(ctx: CheckContext) -> dict:
     """Where each expected command first appears in the answer (line numbers), or None."""
     def analyse():
-        text = answer_text(ctx, "exercise3")
-        found = {"answered": bool(text and text.strip()), "login": None, "build": None, "tag": None, "push": None,
+        text = _without_stub(answer_text(ctx, "exercise3") or "")
+        found = {"answered": bool(text.strip()), "login": None, "build": None, "tag": None, "push": None,
                  "built_names": set()}
         if not found["answered"]:
             return found
@@ -211,6 +211,12 @@ def _exercise3(ctx: CheckContext) -> dict:
                 found["push"] = found["push"] or cmd.line
         return found
     return ctx.cached("exercise3", analyse)
+
+
+def _without_stub(text: str) -> str:
+    """Drop nbgrader's placeholder (`# YOUR CODE HERE`, `raise NotImplementedError()`)."""
+    stub = {"# YOUR CODE HERE", "raise NotImplementedError()"}
+    return "\n".join(line for line in text.splitlines() if line.strip() not in stub)
 
 
 def _with_tag(ref: str) -> str:

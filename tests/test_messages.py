@@ -1,0 +1,67 @@
+"""The message catalogues: same keys and placeholders in both languages, Korean really Korean."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from labkit.checks.registry import get_lab, lab_ids
+from labkit.messages import catalogue, current_language, text
+
+PLACEHOLDER = re.compile(r"{(\w+)[^}]*}")
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def test_both_catalogues_have_the_same_keys():
+    assert set(catalogue("en")) == set(catalogue("ko"))
+
+
+@pytest.mark.parametrize("key", sorted(catalogue("en")))
+def test_placeholders_match_and_korean_is_korean(key):
+    en, ko = catalogue("en")[key], catalogue("ko")[key]
+    assert set(PLACEHOLDER.findall(en)) == set(PLACEHOLDER.findall(ko)), key
+    assert HANGUL.search(ko), f"{key} is not translated: {ko!r}"
+
+
+def test_every_check_outcome_has_a_message():
+    """Every Result key a lab can produce has text (keys are read from the check modules)."""
+    import inspect
+
+    for lab_id in lab_ids():
+        module = inspect.getmodule(get_lab(lab_id).steps[0].conditions[0])
+        source = inspect.getsource(module)
+        keys = set(re.findall(r'"(lab\d\d\.[a-z0-9_.]+)"', source))
+        for step in get_lab(lab_id).steps:
+            keys.add(step.title_key)
+        dynamic = re.findall(r'f"lab02\.exercise3\.\{part\}\.\{', source)
+        if dynamic:
+            keys |= {f"lab02.exercise3.{p}.{o}" for p in ("login", "push") for o in ("ok", "missing")}
+        prefixes = {k for k in keys if k.endswith(".")}
+        missing = sorted(k for k in keys - prefixes if k not in catalogue("en"))
+        assert not missing, missing
+
+
+def test_language_comes_from_environment_then_path(monkeypatch, tmp_path):
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.setenv("LABKIT_LANG", "ko")
+    assert current_language() == "ko"
+    assert "진행" in text("progress.button")
+    monkeypatch.delenv("LABKIT_LANG")
+    (tmp_path / "labs" / "ko").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "labs" / "ko")
+    assert current_language() == "ko"
+    monkeypatch.chdir(tmp_path)
+    assert current_language() == "en"
+
+
+def test_language_from_the_notebook_jupyter_runs(monkeypatch, tmp_path):
+    nb = tmp_path / "lab02.ipynb"
+    nb.write_text('{"metadata": {"labkit": {"lang": "ko"}}, "cells": []}')
+    monkeypatch.delenv("LABKIT_LANG", raising=False)
+    monkeypatch.setenv("JPY_SESSION_NAME", str(nb))
+    assert current_language() == "ko"
+
+
+def test_missing_key_shows_itself_instead_of_crashing():
+    assert text("no.such.key", lang="ko") == "no.such.key"
+    assert text("lab02.build.cmd.bad", lang="en") .startswith("The image would run")  # params missing: template
