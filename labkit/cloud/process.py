@@ -141,6 +141,19 @@ def _read_record(home: Path) -> CloudProcess | None:
         return None
 
 
+def _alive(pid: int) -> bool:
+    """Exists and is not a zombie (a cloud started by a kernel stays its zombie child until reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 def _terminate(pid: int, timeout: float) -> None:
     if pid <= 0:
         return
@@ -155,9 +168,7 @@ def _terminate(pid: int, timeout: float) -> None:
             if done:
                 return
         except ChildProcessError:  # not our child: poll for existence instead
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not _alive(pid):
                 return
         time.sleep(0.02)
     try:

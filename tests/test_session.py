@@ -1,0 +1,83 @@
+"""labkit.start() / labkit up|down|status|env: start once, reuse after, respect a grader-managed cloud."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from labkit.cloud.process import free_port, health
+
+
+@pytest.fixture
+def private_env(tmp_path, monkeypatch):
+    port = free_port()
+    monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LABKIT_AWS_PORT", str(port))
+    monkeypatch.delenv("LABKIT_MANAGED", raising=False)
+    env = dict(os.environ)
+    yield env, port
+    subprocess.run([sys.executable, "-m", "labkit.cli", "down"], env=env, capture_output=True)
+
+
+def labkit_cli(env, *args):
+    return subprocess.run([sys.executable, "-m", "labkit.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_up_status_down_cycle(private_env):
+    env, port = private_env
+    assert labkit_cli(env, "status").returncode == 1
+    up = labkit_cli(env, "up")
+    assert up.returncode == 0 and f"127.0.0.1:{port}" in up.stdout
+    assert health(port) is not None
+    again = labkit_cli(env, "up")
+    assert "already running" in again.stdout
+    assert labkit_cli(env, "status").returncode == 0
+    down = labkit_cli(env, "down")
+    assert down.returncode == 0 and "stopped" in down.stdout
+    assert health(port) is None
+
+
+def test_start_reuses_a_running_cloud_and_sets_the_environment(private_env):
+    env, port = private_env
+    import labkit
+
+    first = labkit.start()
+    second = labkit.start()
+    assert first.pid == second.pid and second.reused and not first.reused
+    assert os.environ["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"
+    assert os.environ["AWS_DEFAULT_REGION"] == "ap-northeast-2"
+    assert "127.0.0.1" in first._repr_markdown_()
+
+
+def test_start_in_korean_says_so_in_korean(private_env, monkeypatch):
+    import labkit
+
+    session = labkit.start(lang="ko")
+    assert "로컬 클라우드" in session._repr_markdown_()
+
+
+def test_managed_cloud_is_never_started_by_the_kernel(private_env, monkeypatch):
+    """Under the grader the cloud belongs to the grader: a missing one is an error, not a new cloud."""
+    import labkit
+    from labkit.session import CloudNotRunning
+
+    monkeypatch.setenv("LABKIT_MANAGED", "1")
+    with pytest.raises(CloudNotRunning):
+        labkit.start()
+    assert health(private_env[1]) is None
+
+
+def test_reset_needs_the_control_token(cloud):
+    import json
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(f"{cloud.endpoint}/_labkit/reset", data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req)
+    assert err.value.code == 403
+    assert cloud.control("reset") == {"reset": True}
+    assert json.loads(urllib.request.urlopen(f"{cloud.endpoint}/_labkit/health").read())["service"] == "labkit"
