@@ -62,27 +62,22 @@ def render_html(lab_id: str, step_id: str, results: list[Result], lang: str | No
 def check_progress(lab_id: str, step_id: str):
     """The "Check my progress" button for one step (ipywidgets). Press it after doing the step."""
     import ipywidgets as widgets
-    from IPython.display import HTML, display
 
     button = widgets.Button(description=text("progress.button"), icon="check", button_style="primary",
                             layout=widgets.Layout(width="auto"))
-    output = widgets.Output()
+    report = widgets.HTML(value="")  # an HTML widget, not Output: it renders the same in and out of a kernel
 
     def on_click(_):
-        output.clear_output()
-        with output:
-            display(HTML(f"<i>{html.escape(text('progress.checking'))}</i>"))
+        report.value = f"<i>{html.escape(text('progress.checking'))}</i>"
         try:
             results = run_step(lab_id, step_id)
-            body = render_html(lab_id, step_id, results)
+            report.value = render_html(lab_id, step_id, results)
         except Exception as exc:  # e.g. the local cloud is down: say so, never a traceback
-            body = f"<div style='color:#b26a00'>⚠ {html.escape(text('progress.cloud_down'))} ({html.escape(type(exc).__name__)})</div>"
-        output.clear_output()
-        with output:
-            display(HTML(body))
+            report.value = (f"<div style='color:#b26a00'>⚠ {html.escape(text('progress.cloud_down'))} "
+                            f"({html.escape(type(exc).__name__)})</div>")
 
     button.on_click(on_click)
-    box = widgets.VBox([button, output])
+    box = widgets.VBox([button, report])
     box.check = lambda: on_click(None)  # lets tests (and keyboard users) run it without a mouse
     return box
 

@@ -1,0 +1,24 @@
+"""Every lesson notebook, in both languages, runs top to bottom against a fresh local cloud:
+every command a student is told to type works, and nothing leaves 127.0.0.1."""
+from __future__ import annotations
+
+import pytest
+
+from .runner import ROOT, errors, execute
+
+LESSONS = sorted(p.relative_to(ROOT) for p in (ROOT / "course").glob("*/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=str)
+def test_lesson_runs_top_to_bottom(path, tmp_path, monkeypatch):
+    nb, cloud, home, netlog = execute(ROOT / path, tmp_path, monkeypatch)
+    try:
+        assert errors(nb) == []
+        assert "BLOCKED" not in netlog
+    finally:
+        cloud.stop()
+
+
+def test_there_are_lessons_in_both_languages():
+    names = {lang: {p.name for p in LESSONS if p.parts[1] == lang} for lang in ("en", "ko")}
+    assert names["en"] and names["en"] == names["ko"]
