@@ -114,7 +114,7 @@ def test_cli_reports_every_broken_source_and_writes_nothing(tmp_path, capsys):
 def test_the_readme_example_is_a_valid_current_source():
     import re
 
-    from conftest import REPO
+    from .helpers import REPO
 
     readme = (REPO / "coursebuild" / "README.md").read_text(encoding="utf-8")
     example = re.search(r"~~~markdown\n(.*?)\n~~~", readme, re.DOTALL)[1]

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
-from conftest import all_builds
+from .helpers import all_builds
 from coursebuild import nbgrader_metadata
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import all_builds
+from .helpers import all_builds
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 FULL_COMMENT = re.compile(r"^(\s*)(#+\s*)\S")

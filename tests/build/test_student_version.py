@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from conftest import all_builds
+from .helpers import all_builds
 
 REGION = re.compile(r"^\s*#+\s*BEGIN (SOLUTION|HIDDEN TESTS)\s*$(.*?)^\s*#+\s*END \1\s*$",
                     re.MULTILINE | re.DOTALL)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_tree
+from .helpers import make_tree
 from coursebuild import build, parse, sha8
 from coursebuild.__main__ import main
 from coursebuild.errors import StampError
