@@ -1,0 +1,127 @@
+"""nbgrader's Execute preprocessor with the guards a class of real submissions needs.
+
+`GuardedExecute` replaces `Execute` in the autograde pipeline (`grader.worker` configures
+`Autograde.autograde_preprocessors`); everything else in nbgrader's pipeline is unchanged.
+
+- a deadline for the whole notebook: past it, the kernel's process group is killed, nbclient
+  raises DeadKernelError and the run is reported as a timeout, not as a crash;
+- a byte cap per cell on outputs *while they arrive*, so a cell printing gigabytes cannot fill
+  the worker's memory (nbgrader's LimitOutput only counts lines, after the fact);
+- leftovers of the kernel's process group (e.g. a background `sleep`) are killed at the end;
+- what happened is recorded in `RUN` (kernel pid, current cell, interrupted cells, truncated
+  cells), which the worker reads instead of guessing from nbgrader's log.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+from jupyter_core.utils import run_sync
+from nbformat.v4 import new_output
+from traitlets import Integer
+
+from nbgrader.preprocessors import Execute
+
+RUN: dict = {}
+ON_KERNEL_START = None  # set by the worker: callable(pid) -> None
+
+
+def reset_run() -> dict:
+    RUN.clear()
+    RUN.update(kernel_pid=None, kernel_ready=False, cell=None, timeouts=[], truncated=[],
+               notebook_timeout=False, started=None)
+    return RUN
+
+
+def _kill_group(pid: int | None) -> None:
+    if not pid:
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)  # jupyter_client starts kernels in their own session: pgid == pid
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _size(msg: dict) -> int:
+    content = msg.get("content", {})
+    if msg.get("msg_type") == "stream":
+        return len(content.get("text", ""))
+    total = 0
+    for value in (content.get("data") or {}).values():
+        total += len(value) if isinstance(value, str) else len(str(value))
+    for line in content.get("traceback") or []:
+        total += len(line)
+    return total
+
+
+class GuardedExecute(Execute):
+    notebook_timeout = Integer(300, help="Seconds the whole notebook may run; then the kernel is killed.").tag(config=True)
+    max_output_bytes = Integer(1_000_000, help="Characters of output a cell may keep; the rest is dropped.").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        if not RUN:
+            reset_run()
+        RUN["started"] = time.monotonic()
+        self._out_used: dict[int, int] = {}
+        self._timer: threading.Timer | None = None
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+            _kill_group(RUN.get("kernel_pid"))
+
+    async def async_start_new_kernel(self, **kwargs):
+        await super().async_start_new_kernel(**kwargs)
+        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        RUN["kernel_pid"] = pid
+        if ON_KERNEL_START is not None:
+            try:
+                ON_KERNEL_START(pid)
+            except Exception:
+                pass
+        remaining = max(1.0, self.notebook_timeout - (time.monotonic() - (RUN.get("started") or time.monotonic())))
+        self._timer = threading.Timer(remaining, self._deadline, args=(pid,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        RUN["kernel_ready"] = True
+        return kc
+
+    # nbclient's synchronous names wrap the base class's coroutines: point them at ours.
+    start_new_kernel = run_sync(async_start_new_kernel)
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    def _deadline(self, pid):
+        RUN["notebook_timeout"] = True
+        _kill_group(pid)
+
+    def preprocess_cell(self, cell, resources, index):
+        RUN["cell"] = index
+        return super().preprocess_cell(cell, resources, index)
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        RUN["timeouts"].append(RUN.get("cell"))
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = _size(msg)
+        used = self._out_used.get(cell_index, 0)
+        limit = self.max_output_bytes
+        if limit >= 0 and used + size > limit:
+            self._out_used[cell_index] = used + size
+            if cell_index not in RUN["truncated"]:
+                RUN["truncated"].append(cell_index)
+                room = max(0, limit - used)
+                if msg.get("msg_type") == "stream" and room:
+                    msg = {**msg, "content": {**msg["content"], "text": msg["content"].get("text", "")[:room]}}
+                    super().output(outs, msg, display_id, cell_index)
+                outs.append(new_output("stream", name="stderr",
+                                       text=f"\n... output truncated by the grader (more than {limit:,} characters) ...\n"))
+            return None
+        self._out_used[cell_index] = used + size
+        return super().output(outs, msg, display_id, cell_index)

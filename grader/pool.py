@@ -1,0 +1,249 @@
+"""`grader autograde`: submissions shared among long-lived worker processes.
+
+Each worker loads nbgrader, its configuration and the lab's checks once (no ~3 s command start per
+student) and grades one submission at a time; the pool hands the next submission to whichever
+worker is free. A worker talks back over a multiprocessing pipe, a descriptor the kernels it starts
+do not inherit. If a worker dies (a notebook killed it, memory ran out) or overruns its deadline,
+the pool kills it with its kernel and cloud, records that submission as not graded with the
+reason, and starts a fresh worker for the rest: one bad submission never stops the run.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from grader import results
+from grader.course import DEFAULT_NOTEBOOK_TIMEOUT, DEFAULT_TIMEOUT, MAX_OUTPUT_BYTES, Course
+from grader.errors import GraderError
+from grader.results import GRADED, NEEDS_REGRADE, NOT_GRADED
+
+WORKER_START_TIMEOUT = 120.0
+DEADLINE_MARGIN = 90.0  # on top of the notebook timeout: cloud start, nbgrader's own steps, checks
+
+
+@dataclass
+class Worker:
+    index: int
+    process: multiprocessing.Process
+    conn: object
+    ready: bool = False
+    started: float = field(default_factory=time.monotonic)
+    task: dict | None = None
+    task_started: float = 0.0
+    kernel_pid: int | None = None
+
+
+def _kill_group(pid: int | None) -> None:
+    if pid:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _stop_cloud_of(home: str) -> None:
+    """Stop the cloud a dead worker left behind (its record is in the task's private home)."""
+    try:
+        record = json.loads((Path(home) / "cloud.json").read_text())
+        os.kill(int(record["pid"]), signal.SIGKILL)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+
+
+class Pool:
+    def __init__(self, course: Course, lab: str, jobs: int, options: dict, out=print):
+        self.course, self.lab, self.jobs, self.options, self.out = course, lab, max(1, jobs), options, out
+        self.ctx = multiprocessing.get_context("spawn")
+        self.workers: list[Worker] = []
+        self.spawned = 0
+        self.course.logs.mkdir(parents=True, exist_ok=True)
+
+    def _spawn(self) -> Worker:
+        index = self.spawned
+        self.spawned += 1
+        parent, child = self.ctx.Pipe(duplex=True)
+        log = self.course.logs / f"{self.lab}-worker-{index}.log"
+        options = {**self.options, "log": str(log)}
+        from grader.worker import main
+
+        process = self.ctx.Process(target=main, args=(child, options), name=f"grader-worker-{index}", daemon=True)
+        process.start()
+        child.close()
+        worker = Worker(index=index, process=process, conn=parent)
+        self.workers.append(worker)
+        return worker
+
+    def _retire(self, worker: Worker, kill: bool) -> None:
+        if kill and worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(timeout=10)
+        _kill_group(worker.kernel_pid)
+        try:
+            worker.conn.close()
+        except OSError:
+            pass
+        self.workers.remove(worker)
+
+    def run(self, students: list[str]) -> list[dict]:
+        pending = deque(students)
+        done: list[dict] = []
+        total = len(students)
+        failures_at_start = 0
+        for _ in range(min(self.jobs, total)):
+            self._spawn()
+        try:
+            while pending or any(w.task for w in self.workers):
+                for worker in self.workers:
+                    if worker.ready and worker.task is None and pending:
+                        student = pending.popleft()
+                        home = tempfile.mkdtemp(prefix=f"grader-{self.lab}-")
+                        worker.task = {"student": student, "home": home}
+                        worker.task_started = time.monotonic()
+                        worker.kernel_pid = None
+                        worker.conn.send(worker.task)
+                waitables = [w.conn for w in self.workers] + [w.process.sentinel for w in self.workers]
+                wait(waitables, timeout=1.0)
+                for worker in list(self.workers):
+                    if not self._drain(worker, done, total):
+                        continue
+                    dead = not worker.process.is_alive()
+                    overdue = worker.task is not None and \
+                        time.monotonic() - worker.task_started > self.options["notebook_timeout"] + DEADLINE_MARGIN
+                    slow_start = not worker.ready and time.monotonic() - worker.started > WORKER_START_TIMEOUT
+                    if not (dead or overdue or slow_start):
+                        continue
+                    if worker.task is not None:
+                        task = worker.task
+                        if overdue:
+                            worker.process.kill()
+                        worker.process.join(timeout=10)
+                        code = worker.process.exitcode
+                        _kill_group(worker.kernel_pid)
+                        _stop_cloud_of(task["home"])
+                        key, params = (("reason.stalled", {"seconds": int(self.options["notebook_timeout"] + DEADLINE_MARGIN)})
+                                       if overdue else ("reason.worker_died", {"code": code}))
+                        done.append(self._record_lost(task["student"], key, params, time.monotonic() - worker.task_started))
+                        self._progress(done[-1], len(done), total)
+                        shutil.rmtree(task["home"], ignore_errors=True)
+                        worker.task = None
+                    elif not worker.ready:
+                        failures_at_start += 1
+                    self._retire(worker, kill=True)
+                    if failures_at_start >= 2 and not any(w.ready for w in self.workers):
+                        raise GraderError(f"the grading workers could not start; see {self.course.logs}")
+                    if pending and len(self.workers) < self.jobs:
+                        self._spawn()
+        finally:
+            for worker in list(self.workers):
+                try:
+                    worker.conn.send(None)
+                except OSError:
+                    pass
+            for worker in list(self.workers):
+                worker.process.join(timeout=15)
+                self._retire(worker, kill=True)
+        return done
+
+    def _drain(self, worker: Worker, done: list[dict], total: int) -> bool:
+        """Read every message the worker sent. Returns True if the worker may need handling."""
+        while True:
+            try:
+                if not worker.conn.poll():
+                    return True
+                message = worker.conn.recv()
+            except (EOFError, OSError):
+                return True
+            kind = message[0]
+            if kind == "ready":
+                worker.ready = True
+            elif kind == "kernel":
+                worker.kernel_pid = message[1]
+            elif kind == "failed":
+                log = self.course.logs / f"{self.lab}-worker-{worker.index}.log"
+                self._retire(worker, kill=True)
+                raise GraderError(f"a grading worker could not start: {message[1]} (details in {log})")
+            elif kind == "done":
+                done.append(message[1])
+                worker.task = None
+                worker.kernel_pid = None
+                self._progress(message[1], len(done), total)
+
+    def _record_lost(self, student: str, key: str, params: dict, seconds: float) -> dict:
+        rec = self.course.record(self.lab)
+        res = results.new(self.lab, student, rec["notebook"], rec["max_score"])
+        try:
+            from grader.notebook import language, read_json
+
+            res["language"] = language(read_json(self.course.submitted(student, self.lab) / f"{rec['notebook']}.ipynb"))
+        except Exception:
+            pass
+        results.set_status(res, NOT_GRADED, key, **params)
+        res["timing"] = {"total": round(seconds, 3)}
+        stale = self.course.autograded(student, self.lab) / f"{rec['notebook']}.ipynb"
+        try:
+            stale.unlink()  # the sanitized copy nbgrader left holds the hidden tests: never feedback material
+        except OSError:
+            pass
+        results.write(self.course.results_file(student, self.lab), res)
+        from grader.worker import summary
+
+        return summary(res)
+
+    def _progress(self, summary: dict, n: int, total: int) -> None:
+        self.out(f"[{n}/{total}] {progress_line(summary)}")
+
+
+def progress_line(s: dict) -> str:
+    seconds = (s.get("timing") or {}).get("total")
+    took = f" ({seconds:.1f} s)" if isinstance(seconds, (int, float)) else ""
+    lang = f" [{s.get('language')}]" if s.get("language") and s.get("language") != "en" else ""
+    if s["status"] == GRADED:
+        line = f"{s['student']}{lang}: graded {s['score']:g}/{s['max_score']:g}{took}"
+    elif s["status"] == NEEDS_REGRADE:
+        line = f"{s['student']}{lang}: NEEDS REGRADE - {s['reason']}{took}"
+    else:
+        line = f"{s['student']}{lang}: NOT GRADED - {s['reason']}{took}"
+    for note in s.get("notes") or []:
+        line += f"\n      note: {note}"
+    return line
+
+
+def autograde(course: Course, lab: str, students: list[str] | None = None, jobs: int = 2,
+              timeout: int = DEFAULT_TIMEOUT, notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT,
+              checks: str | None = None, max_output: int = MAX_OUTPUT_BYTES, out=print) -> list[dict]:
+    course.require(lab)
+    record = course.record(lab)
+    from grader.labs import get_lab
+
+    get_lab(lab, checks or record.get("checks"))  # fail here, with the reason, before any worker starts
+    students = list(students) if students else course.students(lab)
+    if not students:
+        raise GraderError(f"no submissions of {lab} in {course.root}/submitted/<student>/{lab}/: collect them "
+                          f"(`nbgrader collect {lab}` or copy them there), then run "
+                          f"`grader autograde {lab} --course {course.root}`")
+    jobs = max(1, min(jobs, len(students)))
+    out(f"Autograding {len(students)} submission(s) of {lab} with {jobs} worker(s); "
+        f"{timeout} s per cell, {notebook_timeout} s per notebook")
+    started = time.monotonic()
+    options = {"course": str(course.root), "lab": lab, "checks": checks or record.get("checks"),
+               "timeout": timeout, "notebook_timeout": notebook_timeout, "max_output": max_output}
+    done = Pool(course, lab, jobs, options, out).run(students)
+    counts = {status: sum(1 for s in done if s["status"] == status) for status in (GRADED, NOT_GRADED, NEEDS_REGRADE)}
+    elapsed = time.monotonic() - started
+    out(f"Done in {elapsed:.1f} s: {counts[GRADED]} graded, {counts[NOT_GRADED]} not graded, "
+        f"{counts[NEEDS_REGRADE]} need a regrade. Results: {course.root}/autograded/<student>/{lab}/labkit-results.json")
+    if counts[NEEDS_REGRADE]:
+        out(f"Regrade those once the cause is fixed: `grader autograde {lab} --course {course.root} "
+            + " ".join(f"--student {s['student']}" for s in done if s["status"] == NEEDS_REGRADE) + "`")
+    out(f"Next: `grader export grades.csv --course {course.root} --lab {lab}` and "
+        f"`grader feedback {lab} --course {course.root}`")
+    return done
