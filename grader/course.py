@@ -23,9 +23,9 @@ import re
 from pathlib import Path
 
 from grader.errors import GraderError
+from grader.results import RESULTS_NAME as RESULTS_FILE
 
 RECORDS = "grader-labs"
-RESULTS_FILE = "labkit-results.json"
 CONFIG_MARKER = "# Written by `grader init`"
 DEFAULT_TIMEOUT = 30            # seconds per cell (nbgrader's Execute.timeout default)
 DEFAULT_NOTEBOOK_TIMEOUT = 300  # seconds for a whole notebook
@@ -157,6 +157,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
         return config
 
     def api(self, **overrides):
+        _fast_gradebook_creation()
         """An in-process nbgrader API on this course (no 3 s command start per call)."""
         import logging
         import sys
@@ -177,3 +178,29 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
             if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) in (None,):
                 api.log.removeHandler(handler)
         return api
+
+
+_ALEMBIC_PATCHED = False
+
+
+def _fast_gradebook_creation() -> None:
+    """nbgrader learns the schema version of a new gradebook by running the `alembic heads`
+    command (~3 s, and only if `alembic` is on PATH); alembic's Python API gives the same
+    revision in milliseconds."""
+    global _ALEMBIC_PATCHED
+    if _ALEMBIC_PATCHED:
+        return
+    try:
+        import nbgrader
+        import nbgrader.api
+        from alembic.config import Config as AlembicConfig
+        from alembic.script import ScriptDirectory
+
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(Path(nbgrader.__file__).parent / "alembic"))
+        head = ScriptDirectory.from_config(config).get_current_head()
+        if head:
+            nbgrader.api.get_alembic_version = lambda: head
+    except Exception:  # keep nbgrader's own way
+        pass
+    _ALEMBIC_PATCHED = True

@@ -97,10 +97,12 @@ def init_lab(course: Course, lab: str, solutions: Path, checks: str | None = Non
             warnings.append(f"the grade cell {step['id']!r} is worth {grade_points[step['id']]:g} points, "
                             f"its checks {step['max_points']:g}: the gradebook will hold the checks' points capped")
 
+    # Lines of hidden tests; a line students see anyway (e.g. `import labkit`) is no secret.
+    visible = "\n".join(nbtools.source(c) for nb in releases.values() for c in nb.get("cells", []))
     hidden: list[str] = []
     for nb in sources.values():
         for line in nbtools.hidden_lines(nb):
-            if line not in hidden:
+            if line not in hidden and line not in visible:
                 hidden.append(line)
 
     record = {

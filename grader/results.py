@@ -26,6 +26,7 @@ from grader.texts import text
 GRADED, NOT_GRADED, NEEDS_REGRADE = "graded", "not graded", "needs regrade"
 STATUSES = (GRADED, NOT_GRADED, NEEDS_REGRADE)
 SCHEMA = 1
+RESULTS_NAME = "labkit-results.json"
 
 
 def new(lab: str, student: str, notebook: str, max_score: float, language: str = "en") -> dict:

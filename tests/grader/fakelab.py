@@ -164,10 +164,18 @@ def _strip(solution: str) -> str:
     return "\n".join(line for line in solution.splitlines() if "SOLUTION" not in line)
 
 
-def submissions(student_version: dict, solution_ko: dict | None = None) -> dict[str, dict | bytes]:
-    """case -> notebook JSON (dict) or raw bytes, built from the English student version."""
-    good = _answer(_answer(student_version, "bucket-answer", _strip(BUCKET_SOLUTION)), "object-answer",
+def answered(student_version: dict) -> dict:
+    return _answer(_answer(student_version, "bucket-answer", _strip(BUCKET_SOLUTION)), "object-answer",
                    _strip(OBJECT_SOLUTION))
+
+
+def _code(cell_id: str, text: str) -> dict:
+    return {"cell_type": "code", "id": cell_id, "metadata": {}, "outputs": [], "execution_count": None, "source": text}
+
+
+def submissions(student_version: dict, student_version_ko: dict | None = None) -> dict[str, dict | bytes]:
+    """case -> notebook JSON (dict) or raw bytes, built from the student versions."""
+    good = answered(student_version)
     cases: dict[str, dict | bytes] = {"good": good, "untouched": student_version}
     cases["partial"] = _answer(student_version, "bucket-answer", _strip(BUCKET_SOLUTION))
     loop = copy.deepcopy(good)
@@ -193,9 +201,25 @@ def submissions(student_version: dict, solution_ko: dict | None = None) -> dict[
     tamper["cells"].insert(2, {"cell_type": "code", "id": "tamper", "metadata": {}, "outputs": [],
                                "execution_count": None, "source": TAMPER})
     cases["tamper"] = tamper
-    if solution_ko is not None:
-        cases["good_ko"] = solution_ko
+    if student_version_ko is not None:
+        cases["good_ko"] = answered(student_version_ko)
     return cases
+
+
+def extra_submissions(student_version: dict) -> dict[str, dict]:
+    """Cases beyond the samples: what the kernel's environment holds, a notebook quoting the hidden
+    tests in its own output, a notebook killing the grading process itself."""
+    good = answered(student_version)
+    probe = copy.deepcopy(good)
+    probe["cells"].append(_code("probe", "import os, json\nprint('ENV=' + json.dumps({k: v for k, v in os.environ.items() "
+                                         "if k.startswith(('LABKIT', 'AWS_'))}))"))
+    leaky = copy.deepcopy(good)
+    leaky["cells"].append(_code("leak1", "print(In)"))
+    leaky["cells"].append(_code("leak2", "print(open('fakelab.ipynb').read())"))
+    leaky["cells"].append(_code("leak3", "raise ValueError(In[-4])"))
+    killer = copy.deepcopy(good)
+    killer["cells"].insert(2, _code("killer", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"))
+    return {"env_probe": probe, "leaky": leaky, "kills_worker": killer}
 
 
 TAMPER = """\

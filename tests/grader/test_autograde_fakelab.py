@@ -1,0 +1,168 @@
+"""`grader autograde` end to end on the fake lab: every kind of good and bad submission in one run
+(two workers), then the gradebook, the CSV export and the feedback read from it."""
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+
+import pytest
+
+from grader.cli import main
+from grader.results import GRADED, NOT_GRADED
+from tests.grader import fakelab
+from tests.grader.conftest import copy_course, student_version, submit
+
+LAB = fakelab.LAB_ID
+
+# case -> (status, score, substring of the reason or of a note)
+EXPECTED = {
+    "good": (GRADED, 4, ""),
+    "good_ko": (GRADED, 4, ""),
+    "untouched": (GRADED, 0, ""),
+    "partial": (GRADED, 2, ""),
+    "tamper": (GRADED, 0, ""),
+    "infinite_loop": (GRADED, 4, "was interrupted"),
+    "huge_output": (GRADED, 4, "rest of its output was dropped"),
+    "edited_test_cell": (GRADED, 4, "test cell of step 'bucket' was edited"),
+    "deleted_test_cell": (GRADED, 2, "test cell of step 'object' was deleted"),
+    "kills_kernel": (NOT_GRADED, None, "kernel died while running cell 5"),
+    "malformed_json": (NOT_GRADED, None, "not valid JSON"),
+    "kills_worker": (NOT_GRADED, None, "grading process died"),
+    "env_probe": (GRADED, 4, ""),
+    "leaky": (GRADED, 4, ""),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(fake_course_template, tmp_path_factory):
+    course = copy_course(fake_course_template, tmp_path_factory.mktemp("autograde") / "course")
+    en, ko = student_version(course, "en"), student_version(course, "ko")
+    for name, nb in {**fakelab.submissions(en, ko), **fakelab.extra_submissions(en)}.items():
+        submit(course, name, nb)
+    lines: list[str] = []
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(["autograde", LAB, "--course", str(course.root), "--timeout", "4", "--jobs", "2"])
+    lines = buffer.getvalue().splitlines()
+    assert code == 0, "\n".join(lines)
+    return course, lines
+
+
+def results_of(course, student) -> dict:
+    return json.loads(course.results_file(student, LAB).read_text())
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_status_score_and_reason(graded, case):
+    course, lines = graded
+    status, score, reason = EXPECTED[case]
+    res = results_of(course, case)
+    assert res["status"] == status, res
+    assert res["score"] == score
+    words = res["reason"] + " | " + " | ".join(n["text"] for n in res["notes"])
+    assert reason in words
+    line = next(line for line in lines if f"] {case}" in line)
+    assert ("NOT GRADED" in line) == (status == NOT_GRADED)
+
+
+def test_progress_lines_and_summary(graded):
+    _, lines = graded
+    assert lines[0].startswith(f"Autograding {len(EXPECTED)} submission(s) of {LAB} with 2 worker(s)")
+    assert sum(1 for line in lines if re.match(r"\[\d+/\d+\] ", line)) == len(EXPECTED)
+    assert any(line.startswith("Done in ") and "3 not graded" in line for line in lines)
+    assert any("grader export" in line for line in lines)
+
+
+def test_tamper_gains_nothing_and_checks_ran_outside(graded):
+    course, _ = graded
+    res = results_of(course, "tamper")
+    assert [r["passed"] for r in res["results"]] == [False, False, False]
+    assert {r["condition"] for r in res["results"]} == {"bucket.exists", "bucket.tagged", "object.hello"}
+    assert [r["hidden"] for r in res["results"]] == [False, True, False]
+
+
+def test_gradebook_holds_the_checks_scores(graded):
+    from nbgrader.api import Gradebook
+
+    course, _ = graded
+    with Gradebook(course.db_url) as gb:
+        def scores(student):
+            nb = gb.find_submission_notebook(LAB, LAB, student)
+            return {g.name: (g.auto_score, g.needs_manual_grade) for g in nb.grades}
+        assert scores("good") == {"bucket": (2.0, False), "object": (2.0, False)}
+        assert scores("partial") == {"bucket": (2.0, False), "object": (0.0, False)}
+        assert scores("tamper") == {"bucket": (0.0, False), "object": (0.0, False)}
+        # nbgrader left the deleted cell's grade empty; the grader writes the step's 0
+        assert scores("deleted_test_cell") == {"bucket": (2.0, False), "object": (0.0, False)}
+        assert all(score is None and manual for score, manual in scores("kills_kernel").values())
+
+
+def test_kernel_environment_points_at_the_private_cloud_without_the_control_token(graded):
+    course, _ = graded
+    res = results_of(course, "env_probe")
+    nb = json.loads((course.autograded("env_probe", LAB) / f"{LAB}.ipynb").read_text())
+    texts = [o.get("text", "") for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    printed = "".join("".join(t) if isinstance(t, list) else t for t in texts)
+    env = json.loads(printed.split("ENV=", 1)[1].splitlines()[0])
+    assert env["LABKIT_MANAGED"] == "1" and env["LABKIT_LANG"] == "en"
+    assert env["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{res['cloud']['port']}"
+    assert env["LABKIT_AWS_PORT"] == str(res["cloud"]["port"])
+    assert "LABKIT_CONTROL_TOKEN" not in env
+    ports = {results_of(course, s)["cloud"]["port"] for s in ("good", "partial", "untouched", "env_probe")}
+    assert len(ports) == 4  # each submission had its own cloud
+
+
+def test_korean_submission_is_graded_in_korean(graded):
+    course, _ = graded
+    assert results_of(course, "good_ko")["language"] == "ko"
+    assert results_of(course, "good_ko")["notes"] == []  # translated comments are not "edited test cells"
+
+
+def test_export_reports_not_graded_never_zero(graded, tmp_path):
+    course, _ = graded
+    target = tmp_path / "grades.csv"
+    assert main(["export", str(target), "--course", str(course.root)]) == 0
+    rows = {r["student"]: r for r in csv.DictReader(target.open())}
+    assert set(rows) == set(EXPECTED)
+    header = next(csv.reader(target.open()))
+    assert header[:8] == ["student", "lab", "language", "status", "reason", "score", "max_score", "notes"]
+    assert header[8:] == ["bucket.exists", "bucket.tagged", "object.hello"]
+    assert rows["kills_kernel"]["status"] == "not graded" and rows["kills_kernel"]["score"] == ""
+    assert "kernel died" in rows["kills_kernel"]["reason"]
+    assert rows["malformed_json"]["score"] == "" and "JSON" in rows["malformed_json"]["reason"]
+    assert (rows["good"]["score"], rows["good"]["max_score"]) == ("4", "4")
+    assert (rows["partial"]["bucket.exists"], rows["partial"]["object.hello"]) == ("1", "0")
+    assert rows["deleted_test_cell"]["object.hello"] == "0"
+    assert rows["good_ko"]["language"] == "ko"
+
+
+def test_feedback_never_shows_hidden_tests(graded):
+    course, _ = graded
+    assert main(["feedback", LAB, "--course", str(course.root)]) == 0
+    record = course.record(LAB)
+    assert record["hidden_lines"], "the fake lab has hidden tests"
+    for case in EXPECTED:
+        page = (course.feedback(case, LAB) / f"{LAB}.html").read_text()
+        plain = html.unescape(re.sub(r"<[^>]+>", "", page))
+        for text in (page, plain):
+            assert fakelab.HIDDEN_MARKER not in text, case
+            assert "HIDDEN TESTS" not in text, case
+            for line in record["hidden_lines"]:
+                assert line not in text, case
+    leaky = (course.feedback("leaky", LAB) / f"{LAB}.html").read_text()
+    assert leaky.count("output removed: it showed code of the grader") == 3
+
+
+def test_feedback_in_the_students_language(graded):
+    course, _ = graded
+    main(["feedback", LAB, "--course", str(course.root), "--student", "good_ko", "--student", "kills_kernel"])
+    ko = (course.feedback("good_ko", LAB) / f"{LAB}.html").read_text()
+    assert "점수: 4 / 4" in ko and "가짜 실습" in ko and "단계 확인" in ko
+    assert "Create a bucket, tag it" not in ko  # nbgrader put the English locked cell back; feedback shows the Korean one
+    en = (course.feedback("kills_kernel", LAB) / f"{LAB}.html").read_text()
+    assert "not graded" in en and "kernel died" in en
