@@ -83,6 +83,8 @@ class EcrStore:
             user, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             user, password = "", ""
+        if not user and not password:  # containers/image sends `Basic Og==` (":") when it has no credentials
+            raise Unauthenticated()
         verdict = self.backend.check_password(self.account, self.region, password) if user == "AWS" else "invalid"
         if verdict == "expired":
             raise RegistryError("DENIED", "Your authorization token has expired. Reauthenticate and try again.")
