@@ -65,6 +65,8 @@ class Pool:
         self.ctx = multiprocessing.get_context("spawn")
         self.workers: list[Worker] = []
         self.spawned = 0
+        # a worker that has not answered by then is killed (it may be frozen by what it runs)
+        self.deadline = options["notebook_timeout"] + options.get("deadline_margin", DEADLINE_MARGIN)
         self.course.logs.mkdir(parents=True, exist_ok=True)
 
     def _spawn(self) -> Worker:
@@ -116,8 +118,7 @@ class Pool:
                     if not self._drain(worker, done, total):
                         continue
                     dead = not worker.process.is_alive()
-                    overdue = worker.task is not None and \
-                        time.monotonic() - worker.task_started > self.options["notebook_timeout"] + DEADLINE_MARGIN
+                    overdue = worker.task is not None and time.monotonic() - worker.task_started > self.deadline
                     slow_start = not worker.ready and time.monotonic() - worker.started > WORKER_START_TIMEOUT
                     if not (dead or overdue or slow_start):
                         continue
@@ -129,7 +130,7 @@ class Pool:
                         code = worker.process.exitcode
                         _kill_group(worker.kernel_pid)
                         _stop_cloud_of(task["home"])
-                        key, params = (("reason.stalled", {"seconds": int(self.options["notebook_timeout"] + DEADLINE_MARGIN)})
+                        key, params = (("reason.stalled", {"seconds": int(self.deadline)})
                                        if overdue else ("reason.worker_died", {"code": code}))
                         done.append(self._record_lost(task["student"], key, params, time.monotonic() - worker.task_started))
                         self._progress(done[-1], len(done), total)
@@ -219,7 +220,8 @@ def progress_line(s: dict) -> str:
 
 def autograde(course: Course, lab: str, students: list[str] | None = None, jobs: int = 2,
               timeout: int = DEFAULT_TIMEOUT, notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT,
-              checks: str | None = None, max_output: int = MAX_OUTPUT_BYTES, out=print) -> list[dict]:
+              checks: str | None = None, max_output: int = MAX_OUTPUT_BYTES, deadline_margin: float = DEADLINE_MARGIN,
+              out=print) -> list[dict]:
     course.require(lab)
     record = course.record(lab)
     from grader.labs import get_lab
@@ -235,7 +237,8 @@ def autograde(course: Course, lab: str, students: list[str] | None = None, jobs:
         f"{timeout} s per cell, {notebook_timeout} s per notebook")
     started = time.monotonic()
     options = {"course": str(course.root), "lab": lab, "checks": checks or record.get("checks"),
-               "timeout": timeout, "notebook_timeout": notebook_timeout, "max_output": max_output}
+               "timeout": timeout, "notebook_timeout": notebook_timeout, "max_output": max_output,
+               "deadline_margin": deadline_margin}
     done = Pool(course, lab, jobs, options, out).run(students)
     counts = {status: sum(1 for s in done if s["status"] == status) for status in (GRADED, NOT_GRADED, NEEDS_REGRADE)}
     elapsed = time.monotonic() - started
