@@ -1062,11 +1062,12 @@ def build(context_dir: str | os.PathLike, tags: list[str] | tuple = (), *, docke
 
 def dockerfile_excerpt(lines: list[str], line: int, name: str = "Dockerfile") -> str:
     """BuildKit's error excerpt: the failing line marked with >>>, two lines around it."""
+    if lines and lines[-1] == "":
+        lines = lines[:-1]
     start, end = max(1, line - 2), min(len(lines), line + 2)
-    width = len(str(end))
     out = [f"{name}:{line}", "-" * 20]
     for n in range(start, end + 1):
         marker = ">>>" if n == line else "   "
-        out.append(f" {n:>{width}} | {marker} {lines[n - 1]}")
+        out.append(f" {n:>3} | {marker} {lines[n - 1]}")
     out.append("-" * 20)
     return "\n".join(out)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http
 import http.client
 import json
 import re
@@ -234,13 +235,13 @@ class RegistryClient:
             return
         if resp.status != 401:
             raise RegistryError(f"login attempt to {self.route.display_base}/v2/ failed with status: "
-                                f"{resp.status} {resp.reason}", status=resp.status)
+                                f"{resp.status} {_status_text(resp)}", status=resp.status)
         authorization = self._auth_header(None)
         resp = self._send("GET", "/v2/", {"Authorization": authorization} if authorization else {})
         if resp.status != 200:
             error = registry_error(resp)
             raise RegistryError(f"login attempt to {self.route.display_base}/v2/ failed with status: "
-                                f"{resp.status} {resp.reason}", status=resp.status, errors=error.errors)
+                                f"{resp.status} {_status_text(resp)}", status=resp.status, errors=error.errors)
 
     # -- blobs and manifests -------------------------------------------------------------
     @staticmethod
@@ -327,6 +328,14 @@ class RegistryClient:
         if resp.status != 200:
             raise registry_error(resp)
         return list(json.loads(resp.body).get("tags") or [])
+
+
+def _status_text(resp: Response) -> str:
+    """Go's http.StatusText, as docker prints it ("Bad Request", whatever the server's reason says)."""
+    try:
+        return http.HTTPStatus(resp.status).phrase
+    except ValueError:
+        return resp.reason
 
 
 def _path_query(parsed: urllib.parse.SplitResult) -> str:
