@@ -58,7 +58,9 @@ def registry_app(state, environ, start_response):
 
 
 def store_for(state, host: str) -> EcrStore | None:
-    """The registry a Host header names: an ECR registry host, or the defaults for 127.0.0.1."""
+    """The registry a Host header names: an ECR registry host, or the defaults for 127.0.0.1.
+    Known gap: other registry hosts (Artifact Registry's *-docker.pkg.dev) are not served yet; a
+    store for them needs the methods of EcrStore and one branch here."""
     host = (host or "").lower()
     match = ECR_HOST.match(host)
     if match:
@@ -128,6 +130,7 @@ def base(store: EcrStore, request: Request, body: bytes) -> Response:
 
 
 def catalog(store: EcrStore, request: Request, body: bytes) -> Response:
+    """An extension: ECR has no catalog endpoint."""
     names, link = _paginate(store.catalog(), request, "/v2/_catalog")
     return _json({"repositories": names}, link)
 
@@ -161,6 +164,7 @@ def _json(doc: dict, link: str | None = None) -> Response:
 
 
 def blob(store: EcrStore, request: Request, body: bytes, name: str, digest: str) -> Response:
+    """Known gap: answers 200 with the bytes (ECR redirects to a presigned S3 URL); no Range requests."""
     if request.method == "DELETE":  # ECR deletes images, never single blobs
         raise RegistryError("UNSUPPORTED", "The operation is unsupported.")
     data = store.blob(name, digest)

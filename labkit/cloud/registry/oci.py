@@ -86,7 +86,8 @@ def _external(d: Descriptor) -> bool:
 
 def parse(data: bytes, declared: str | None = None) -> Manifest:
     """Parse a manifest pushed with media type `declared` (Content-Type, or PutImage's
-    imageManifestMediaType; None when not given). Raises ManifestError."""
+    imageManifestMediaType; None when not given). Raises ManifestError.
+    Known gap: Docker schema 1 manifests are refused (ECR still stores them)."""
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

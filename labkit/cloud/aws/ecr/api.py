@@ -5,6 +5,8 @@ errors as HTTP 400 `{"__type": "RepositoryNotFoundException", "message": "..."}`
 Each operation is a small function: read the parameters, call models.EcrBackend, shape the
 answer. The account is always the course's one account; the region comes from the SigV4
 credential scope. Stdlib + werkzeug only (cold start: no boto3, botocore or moto here).
+
+Known gap: no IAM: any credentials may call any operation; policies are stored, never enforced.
 """
 from __future__ import annotations
 
@@ -53,7 +55,8 @@ class Call:
     host: str  # host:port the caller reached us at (for download URLs)
 
     def registry_id(self, params: dict) -> str:
-        """The registry (account) a call addresses: registryId if given, else the caller's."""
+        """The registry (account) a call addresses: registryId if given, else the caller's.
+        Known gap: another account's registry is reachable without any permission check."""
         if params.get("registryId") is None:
             return self.account
         return models.validate_registry_id(params["registryId"])

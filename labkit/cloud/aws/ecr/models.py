@@ -211,6 +211,7 @@ class EcrBackend:
     @_locked
     def create_repository(self, account: str, region: str, name, *, tags=None, tag_mutability=None,
                           mutability_exclusions=None, scan_on_push=False, encryption=None) -> Repository:
+        """Known gap: KMS encryption is recorded and echoed, nothing is encrypted, no key is checked."""
         validate_repository_name(name)
         mutability = tag_mutability or "MUTABLE"
         if mutability not in MUTABILITIES:
