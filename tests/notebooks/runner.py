@@ -57,10 +57,15 @@ def errors(nb) -> list[str]:
 
 
 def text_of(nb) -> str:
+    """All output text. Stream chunks are joined as the terminal would show them (a print may
+    arrive in several chunks), other outputs each on their own lines."""
     chunks = []
     for cell in nb.cells:
         for out in cell.get("outputs", []):
-            chunks.append(out.get("text", "") if isinstance(out.get("text", ""), str) else "")
+            if out.get("output_type") == "stream":
+                chunks.append(out.get("text", ""))
+                continue
             data = out.get("data", {})
-            chunks.append(data.get("text/plain", "") + data.get("text/markdown", "") + data.get("text/html", ""))
-    return "\n".join(chunks)
+            chunks.append("\n" + data.get("text/plain", "") + data.get("text/markdown", "") + data.get("text/html", "") + "\n")
+        chunks.append("\n")
+    return "".join(chunks)
