@@ -224,3 +224,17 @@ def test_host_header_selects_account_and_region(fresh_cloud, aws):
     assert Registry(fresh_cloud.endpoint, login(virginia)).request("GET", "/v2/").status_code == 400
     unknown = Registry(fresh_cloud.endpoint, login(virginia), host="public.ecr.aws.amazonaws.com")
     assert unknown.request("GET", "/v2/").status_code == 404
+
+
+def test_streamed_chunked_transfer_encoding(registry):
+    """docker streams a layer in one PATCH with `Transfer-Encoding: chunked` and no length."""
+    data = bytes(range(256)) * 400
+    start = registry.request("POST", "/v2/my-app/blobs/uploads/")
+    assert registry.request("HEAD", f"/v2/my-app/blobs/{digest(data)}").status_code == 404
+    patch = registry.request("PATCH", start.headers["Location"],
+                             data=(data[i:i + 8192] for i in range(0, len(data), 8192)))
+    assert (patch.status_code, patch.headers["Range"]) == (202, f"0-{len(data) - 1}")
+    done = registry.request("PUT", patch.headers["Location"], params={"digest": digest(data)})
+    assert done.status_code == 201
+    head = registry.request("HEAD", f"/v2/my-app/blobs/{digest(data)}")
+    assert (head.status_code, head.headers["Content-Length"]) == (200, str(len(data)))
