@@ -97,7 +97,7 @@ def registry_error(resp: Response, fallback: str = "") -> RegistryError:
         message = e.get("message")
         parts.append(f"{text}: {message}" if message else text)
     if not parts:
-        parts.append(fallback or f"unexpected status from the registry: {resp.status} {resp.reason}".strip())
+        parts.append(fallback or f"unexpected status from the registry: {resp.status} {_status_text(resp)}")
     message = parts[0] if len(parts) == 1 else "errors:\n" + "\n".join(parts)
     return RegistryError(message, status=resp.status, errors=errors)
 
@@ -249,16 +249,16 @@ class RegistryClient:
         return f"repository:{repository}:{actions}"
 
     def blob_exists(self, repository: str, digest: str) -> bool:
-        resp = self.request("HEAD", f"/v2/{repository}/blobs/{digest}", scope=self._scope(repository, "pull,push"))
+        path, scope = f"/v2/{repository}/blobs/{digest}", self._scope(repository, "pull,push")
+        resp = self.request("HEAD", path, scope=scope)
         if resp.status == 200:
             return True
-        if resp.status == 404 and not resp.body:
+        if resp.status == 404:  # BLOB_UNKNOWN, or NAME_UNKNOWN: the upload that follows says which
             return False
-        if resp.status == 404:
-            error = registry_error(resp)
-            if error.code in (None, "BLOB_UNKNOWN"):
-                return False
-            raise error
+        # a HEAD answer has no body: ask again with GET to relay the registry's own message
+        resp = self.request("GET", path, scope=scope)
+        if resp.status == 200:
+            return True
         raise registry_error(resp)
 
     def get_blob(self, repository: str, digest: str) -> bytes:
@@ -564,10 +564,12 @@ def _with_hint(exc: RegistryError, ref: references.Reference, route: references.
         return exc
     host = ref.domain
     if isinstance(exc, NoBasicAuthCredentials) or exc.status == 401 or exc.code in ("UNAUTHORIZED", "DENIED"):
+        stale = credentials is not None and not isinstance(exc, NoBasicAuthCredentials)
         if route.kind == "ecr":
-            exc.hint = ("docker.hint.login_ecr", {"host": host, "region": route.ecr_region})
+            key = "docker.hint.login_failed_ecr" if stale else "docker.hint.login_ecr"
+            exc.hint = (key, {"host": host, "region": route.ecr_region})
         else:
-            exc.hint = ("docker.hint.login", {"host": host})
+            exc.hint = ("docker.hint.login_failed" if stale else "docker.hint.login", {"host": host})
     elif exc.code == "NAME_UNKNOWN":
         if route.kind == "ecr":
             exc.hint = ("docker.hint.create_repository", {"name": ref.path, "region": route.ecr_region})
