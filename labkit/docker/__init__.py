@@ -34,6 +34,7 @@ under `home`; endpoint="http://127.0.0.1:PORT" picks the local cloud, default LA
     fetch_manifest(image, credentials=None, *, endpoint=None, home=None) -> Manifest(.data, .media_type, .digest, .manifest)
     fetch_config(image, credentials=None, *, endpoint=None, home=None) -> dict
     fetch_blob(image, digest, credentials=None, *, endpoint=None, home=None) -> bytes
+    fetch_image(image, credentials=None, *, endpoint=None, home=None) -> RemoteImage(.manifest, .config, .layers, .digest, .files())
     ecr_credentials(boto3_ecr_client) -> ("AWS", password)
     RegistryClient(registry, credentials, endpoint=...) .get_manifest/.get_blob/.blob_exists/.list_tags
     push(image, store=None, ...) -> PushResult;  pull(image, store=None, ...) -> PullResult   (writes)

@@ -37,8 +37,8 @@ from typing import TextIO
 from labkit.docker import bases, reference as references
 from labkit.docker.bases import CONFIG_V1, LAYER_GZIP, MANIFEST_V2, MARKER_PATH, dumps
 from labkit.docker.context import BuildContext, compile_pattern, has_glob, is_excluded
-from labkit.docker.dockerfile import (DockerfileError, Instruction, Lexer, parse_dockerfile, parse_json_array,
-                                      parse_key_values)
+from labkit.docker.dockerfile import (DockerfileError, Instruction, Lexer, is_legacy_key_value, parse_dockerfile,
+                                      parse_json_array, parse_key_values)
 from labkit.docker.errors import DockerError
 from labkit.docker.layers import Layer, LayerWriter, Node, apply_layer, clean, fixed_mtime, read_layer, sha256
 from labkit.docker.store import Image, ImageNotFound, ImageStore
@@ -166,6 +166,8 @@ class Builder:
                  store: ImageStore | None = None, out: TextIO | None = None):
         self.context_dir = Path(context_dir)
         self.dockerfile_path = Path(dockerfile) if dockerfile else self.context_dir / "Dockerfile"
+        if not dockerfile and not self.dockerfile_path.exists() and (self.context_dir / "dockerfile").is_file():
+            self.dockerfile_path = self.context_dir / "dockerfile"  # docker's fallback to the lowercase name
         self.tags = [self._parse_tag(t) for t in tags]
         self.build_args = dict(build_args or {})
         self.target = target
@@ -328,7 +330,11 @@ class Builder:
         except references.InvalidReference as exc:
             raise BuildError(f"failed to parse stage name \"{stage.base_text}\": {exc.message}", line=inst.line)
         v = self.progress.start(f"[internal] load metadata for {ref}")
-        stage._source = self._image_source(ref, stage.base_text, inst.line)  # type: ignore[attr-defined]
+        try:
+            stage._source = self._image_source(ref, stage.base_text, inst.line)  # type: ignore[attr-defined]
+        except BuildError:
+            v.error(f"{ref}: not found")
+            raise
         v.done()
 
     def _image_source(self, ref: references.Reference, text: str, line: int):
@@ -745,6 +751,9 @@ class Builder:
     def _metadata(self, stage: Stage, inst: Instruction) -> None:
         env = stage.env
         cmd = inst.cmd
+        if cmd in ("ENV", "LABEL") and is_legacy_key_value(inst):
+            self.warnings.append(f'LegacyKeyValueFormat: "{cmd} key=value" should be used instead of legacy '
+                                 f'"{cmd} key value" format (line {inst.line})')
         if cmd == "ENV":
             pairs = parse_key_values(inst, self.lexer, env)
             for key, value in pairs:

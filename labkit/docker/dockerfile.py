@@ -270,9 +270,8 @@ def parse_key_values(inst: Instruction, lexer: Lexer, env: dict[str, str]) -> li
     if not words:
         raise DockerfileError(inst.line, f"{inst.cmd} requires at least one argument")
     if "=" not in _raw_first_word(inst.rest):
-        if inst.cmd == "LABEL" or len(words) < 2:
-            raise DockerfileError(inst.line, f"{inst.cmd} names can not be blank" if not words[0] else
-                                  f"{inst.cmd} must have two arguments")
+        if len(words) < 2:
+            raise DockerfileError(inst.line, f"{inst.cmd} must have two arguments")
         key, _, value = inst.rest.strip().partition(" ")
         return [(lexer.process_word(key, env), lexer.process_word(value.strip(), env))]
     pairs = []
@@ -284,6 +283,11 @@ def parse_key_values(inst: Instruction, lexer: Lexer, env: dict[str, str]) -> li
             raise DockerfileError(inst.line, f"{inst.cmd} names can not be blank")
         pairs.append((key, value))
     return pairs
+
+
+def is_legacy_key_value(inst: Instruction) -> bool:
+    """`ENV key value` (BuildKit warns: LegacyKeyValueFormat)."""
+    return "=" not in _raw_first_word(inst.rest)
 
 
 def _raw_first_word(rest: str) -> str:

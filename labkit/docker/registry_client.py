@@ -12,6 +12,7 @@ For checks and the grader:
     config = rc.fetch_config(ref, credentials=creds, endpoint=...)   # config["config"]["Cmd"]
     blob = rc.fetch_blob(ref, m.manifest["layers"][-1]["digest"], credentials=creds, endpoint=...)
     labkit.docker.layers.layer_files(blob)                           # ["/app/app.py", ...]
+    img = rc.fetch_image(ref, credentials=creds, endpoint=...)       # all of it: img.config, img.files()
 
 `credentials=None` uses what `labkit docker login` saved in LABKIT_HOME/docker/config.json
 (`home=` picks another LABKIT_HOME). HTTP goes through http.client to 127.0.0.1 only, with no
@@ -375,6 +376,40 @@ def fetch_blob(image: str, digest: str, credentials: tuple[str, str] | None = No
     client, ref = client_for(image, credentials, endpoint=endpoint, home=home)
     with client:
         return client.get_blob(ref.path, digest)
+
+
+@dataclass
+class RemoteImage:
+    """An image as a registry holds it: manifest, config and layer blobs (all digest-verified)."""
+
+    manifest: Manifest
+    config: dict
+    layers: list[bytes]
+
+    @property
+    def digest(self) -> str:
+        return self.manifest.digest
+
+    def files(self) -> list[str]:
+        """Absolute paths of every layer's entries (not directories): ["/app/app.py", ...]."""
+        from labkit.docker.layers import layer_files
+
+        seen: dict[str, None] = {}
+        for blob in self.layers:
+            for path in layer_files(blob):
+                seen[path] = None
+        return sorted(seen)
+
+
+def fetch_image(image: str, credentials: tuple[str, str] | None = None, *, endpoint: str | None = None,
+                home=None, platform: str = "linux/amd64") -> RemoteImage:
+    """Manifest, config and layers of `image` in its registry, in one call (one connection)."""
+    client, ref = client_for(image, credentials, endpoint=endpoint, home=home)
+    with client:
+        manifest = _resolve_manifest(client, ref, platform)
+        config = json.loads(client.get_blob(ref.path, manifest.manifest["config"]["digest"]))
+        layers = [client.get_blob(ref.path, d["digest"]) for d in manifest.manifest.get("layers", [])]
+    return RemoteImage(manifest, config, layers)
 
 
 def ecr_credentials(ecr_client) -> tuple[str, str]:

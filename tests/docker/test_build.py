@@ -431,3 +431,15 @@ def test_line_continuations_and_comments(tmp_path):
     dockerfile = "FROM python:3.12-slim\nENV A=1 \\\n# a comment inside\n    B=2\nLABEL x=y\n"
     c = build_files(tmp_path, {"Dockerfile": dockerfile}).image.config["config"]
     assert {"A=1", "B=2"} <= set(c["Env"]) and c["Labels"] == {"x": "y"}
+
+
+def test_legacy_key_value_format_warns(tmp_path):
+    result = build_files(tmp_path, {"Dockerfile": "FROM python:3.12-slim\nENV A 1\nLABEL maintainer me@example.com\n"})
+    assert result.image.config["config"]["Labels"] == {"maintainer": "me@example.com"}
+    assert result.warnings == [
+        'LegacyKeyValueFormat: "ENV key=value" should be used instead of legacy "ENV key value" format (line 2)',
+        'LegacyKeyValueFormat: "LABEL key=value" should be used instead of legacy "LABEL key value" format (line 3)']
+
+
+def test_a_lowercase_dockerfile_is_found(tmp_path):
+    assert build_files(tmp_path, {"dockerfile": "FROM python:3.12-slim\nCMD [\"x\"]\n"}).image.config["config"]["Cmd"] == ["x"]

@@ -161,6 +161,9 @@ def test_registry_client_api_for_the_grader(built, password, aws, fresh_cloud):
     assert "8080/tcp" in config["config"]["ExposedPorts"]
     top = rc.fetch_blob(REF, m.manifest["layers"][-1]["digest"], creds, endpoint=fresh_cloud.endpoint)
     assert "/app/app.py" in layer_files(top)
+    remote = rc.fetch_image(REF, creds, endpoint=fresh_cloud.endpoint)
+    assert remote.digest == m.digest and remote.config == config
+    assert {"/app/app.py", "/app/requirements.txt", "/etc/os-release"} <= set(remote.files())
     # without explicit credentials: what `labkit docker login` saved in LABKIT_HOME
     assert rc.fetch_manifest(REF).digest == m.digest
     with rc.RegistryClient(ECR_HOST, creds, endpoint=fresh_cloud.endpoint) as client:
