@@ -532,10 +532,11 @@ def pull(image: str, *, store=None, credentials: tuple[str, str] | None = None, 
                                 f"(no internet); known base images: {known}",
                                 hint=("docker.hint.unknown_base", {"image": ref.familiar, "bases": known}))
         say(f"{shown}: Pulling from {ref.path}")
-        existed = store.has_blob(base.digest) and _has_image(store, base.digest)
+        existed = _tag_points_at(store, ref, base.digest)
+        had_layer = store.has_blob(base.layer.digest)
         store.put_blob(base.layer.blob, base.layer.digest)
         store.put_blob(base.config_bytes, base.config_digest)
-        say(f"{base.layer.digest.split(':', 1)[1][:12]}: {'Already exists' if existed else 'Pull complete'}")
+        say(f"{base.layer.digest.split(':', 1)[1][:12]}: {'Already exists' if had_layer else 'Pull complete'}")
         stored = store.add_image(base.manifest_bytes, tags=[str(ref)] if ref.tag else [],
                                  repo_digest=f"{ref.familiar_name}@{base.digest}")
         say(f"Digest: {base.digest}")
@@ -559,7 +560,7 @@ def pull(image: str, *, store=None, credentials: tuple[str, str] | None = None, 
                                "no basic auth credentials")
             raise _with_hint(exc, ref, client.route, credentials) from None
         say(f"{shown}: Pulling from {ref.path}")
-        existed = _has_image(store, manifest.digest)
+        existed = _tag_points_at(store, ref, manifest.digest)
         downloaded = []
         try:
             for descriptor in manifest.manifest.get("layers", []):
@@ -584,10 +585,10 @@ def pull(image: str, *, store=None, credentials: tuple[str, str] | None = None, 
     return PullResult(ref.familiar, manifest.digest, stored, downloaded, existed)
 
 
-def _has_image(store, digest: str) -> bool:
+def _tag_points_at(store, ref: references.Reference, digest: str) -> bool:
+    """docker's "Image is up to date": the name already points at this manifest."""
     try:
-        store.get(digest)
-        return True
+        return store.resolve(str(ref)) == digest
     except DockerError:
         return False
 
@@ -616,5 +617,6 @@ def _with_hint(exc: RegistryError, ref: references.Reference, route: references.
     elif exc.code == "TAG_INVALID" or "immutable" in exc.message.lower():
         exc.hint = ("docker.hint.tag_immutable", {"tag": ref.tag or "latest"})
     elif exc.code == "MANIFEST_UNKNOWN":
-        exc.hint = ("docker.hint.manifest_unknown", {"ref": ref.familiar})
+        exc.hint = ("docker.hint.manifest_unknown_ecr", {"ref": ref.familiar, "name": ref.path}) \
+            if route.kind == "ecr" else ("docker.hint.manifest_unknown", {"ref": ref.familiar})
     return exc

@@ -143,6 +143,7 @@ def test_pull_into_a_fresh_store(built, password, aws, home, tmp_path, monkeypat
     assert r.code == 1
     assert r.err.startswith(f"Error response from daemon: manifest for {REPO}:v9 not found: manifest unknown: "
                             "Requested image not found\n")
+    assert "Hint: The registry has no image" in r.err and "aws ecr list-images --repository-name my-app" in r.err
     r = built("pull", f"{ECR_HOST}/nope:v1")
     assert r.err.startswith(f"Error response from daemon: repository {ECR_HOST}/nope not found: name unknown: "
                             "The repository with name 'nope' does not exist in the registry with id '123456789012'")
