@@ -149,7 +149,7 @@ def _paginate(items: list[str], request: Request, path: str) -> tuple[list[str],
     if n is None:
         return items, None
     if not n.isdigit():
-        raise RegistryError("UNSUPPORTED", "n must be a non-negative integer", status=400)
+        raise RegistryError("PAGINATION_NUMBER_INVALID", "invalid number of results requested")
     page = items[:int(n)]
     if len(items) > len(page) and page:
         return page, f'<{path}?{urlencode({"n": n, "last": page[-1]})}>; rel="next"'

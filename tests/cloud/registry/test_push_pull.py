@@ -238,3 +238,13 @@ def test_streamed_chunked_transfer_encoding(registry):
     assert done.status_code == 201
     head = registry.request("HEAD", f"/v2/my-app/blobs/{digest(data)}")
     assert (head.status_code, head.headers["Content-Length"]) == (200, str(len(data)))
+
+
+def test_invalid_names_and_parameters(registry):
+    bad_name = registry.request("POST", "/v2/My-App/blobs/uploads/")
+    assert (bad_name.status_code, oci_error(bad_name)[0]) == (400, "NAME_INVALID")
+    assert "Invalid parameter at 'repositoryName'" in oci_error(bad_name)[1]
+    bad_n = registry.request("GET", "/v2/my-app/tags/list", params={"n": "many"})
+    assert (bad_n.status_code, oci_error(bad_n)[0]) == (400, "PAGINATION_NUMBER_INVALID")
+    assert registry.request("GET", "/v2/my-app/nothing-here").status_code == 404
+    assert registry.request("PUT", "/v2/my-app/tags/list").status_code == 405
