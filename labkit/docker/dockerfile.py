@@ -245,7 +245,10 @@ class Lexer:
                     return value, end + 1
             raise DockerError(f"unsupported modifier ({modifier[:1]}) in substitution")
         j = i + 1
-        while j < n and _NAME_RE.match(text[j]):
+        if j < n and text[j].isdigit():  # $1, $12: digits only, as the shell reads positional names
+            while j < n and text[j].isdigit():
+                j += 1
+        while j < n and _NAME_RE.match(text[j]) and not text[i + 1].isdigit():
             j += 1
         if j == i + 1:
             return "$", i + 1
