@@ -59,16 +59,17 @@ class ImageConflict(DockerError):
 class Image:
     """One image of the store. `manifest`/`config` are the parsed JSON; `*_bytes` the exact blobs."""
 
-    store: "ImageStore"
+    store: "ImageStore" = field(repr=False)
     digest: str                  # manifest digest (what a registry reports on push)
-    manifest_bytes: bytes
-    manifest: dict
-    config_bytes: bytes
-    config: dict
+    manifest_bytes: bytes = field(repr=False)
+    manifest: dict = field(repr=False)
+    config_bytes: bytes = field(repr=False)
+    config: dict = field(repr=False)
     repo_tags: list[str] = field(default_factory=list)     # familiar names: ["my-app:latest"]
     repo_digests: list[str] = field(default_factory=list)  # ["123....amazonaws.com/my-app@sha256:..."]
     created_local: float = 0.0   # when this store got it (build or pull), seconds since the epoch
     size: int = 0                # uncompressed size of all layers, what `docker images` shows
+    _fs: dict | None = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -95,10 +96,12 @@ class Image:
 
     def filesystem(self) -> dict[str, Node]:
         """The image's files with all layers stacked: {"app/app.py": Node, ...} (no leading slash)."""
-        fs: dict[str, Node] = {}
-        for data in self.layers():
-            apply_layer(fs, read_layer(data))
-        return fs
+        if self._fs is None:
+            fs: dict[str, Node] = {}
+            for data in self.layers():
+                apply_layer(fs, read_layer(data))
+            self._fs = fs
+        return dict(self._fs)
 
     def files(self, include_dirs: bool = False) -> list[str]:
         """Absolute paths in the final filesystem: ["/app/app.py", "/etc/os-release", ...]."""
