@@ -559,7 +559,7 @@ def cmd_push(argv: list[str]) -> int:
         references.route(ref.domain)  # refuse an outside registry before anything else
         targets = [args.names[0]]
         if args.all_tags:
-            if ref.tag and ref.tag != "latest" and ":" in args.names[0].rsplit("/", 1)[-1]:
+            if ":" in args.names[0].rsplit("/", 1)[-1] or ref.digest:
                 raise DockerError("tag can't be used with --all-tags/-a")
             targets = [t for image in _store().list() for t in image.repo_tags
                        if references.parse(t).name == ref.name]

@@ -230,3 +230,13 @@ def test_a_stale_password_is_relayed_as_denied(built, aws, home):
     assert r.code == 1
     assert r.err.startswith("denied: Your authorization token is invalid.\nHint: The registry did not accept the "
                             "password. Get a fresh one and log in again: aws ecr get-login-password")
+
+
+def test_push_all_tags(built, password, aws):
+    aws("ecr").create_repository(repositoryName="my-app")
+    login(built, password)
+    built("tag", "my-app", f"{REPO}:latest")
+    assert built("push", "-a", f"{REPO}:v1.0").err.startswith("tag can't be used with --all-tags/-a")
+    r = built("push", "--all-tags", REPO)
+    assert r.code == 0, r.err
+    assert sorted(line.split(":")[0] for line in r.out.splitlines() if ": digest: " in line) == ["latest", "v1.0"]
