@@ -91,7 +91,9 @@ def render_notebook(nb: dict) -> str:
     import nbformat
     from nbconvert import HTMLExporter
 
-    node = nbformat.from_dict(nb)
+    import json
+
+    node = nbformat.reads(json.dumps(nb), as_version=4)  # joins list-of-lines sources and outputs
     body, _ = HTMLExporter().from_notebook_node(node)
     return body
 

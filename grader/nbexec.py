@@ -8,6 +8,8 @@
 - a byte cap per cell on outputs *while they arrive*, so a cell printing gigabytes cannot fill
   the worker's memory (nbgrader's LimitOutput only counts lines, after the fact);
 - leftovers of the kernel's process group (e.g. a background `sleep`) are killed at the end;
+- (GuardedSaveAutoGrades) a test cell whose output claims more points than the cell is worth
+  no longer makes nbgrader drop the whole submission;
 - what happened is recorded in `RUN` (kernel pid, current cell, interrupted cells, truncated
   cells), which the worker reads instead of guessing from nbgrader's log.
 """
@@ -22,7 +24,7 @@ from jupyter_core.utils import run_sync
 from nbformat.v4 import new_output
 from traitlets import Integer
 
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, SaveAutoGrades
 
 RUN: dict = {}
 ON_KERNEL_START = None  # set by the worker: callable(pid) -> None
@@ -31,7 +33,7 @@ ON_KERNEL_START = None  # set by the worker: callable(pid) -> None
 def reset_run() -> dict:
     RUN.clear()
     RUN.update(kernel_pid=None, kernel_ready=False, cell=None, timeouts=[], truncated=[],
-               notebook_timeout=False, started=None)
+               notebook_timeout=False, started=None, bogus_scores=[])
     return RUN
 
 
@@ -125,3 +127,23 @@ class GuardedExecute(Execute):
             return None
         self._out_used[cell_index] = used + size
         return super().output(outs, msg, display_id, cell_index)
+
+
+class GuardedSaveAutoGrades(SaveAutoGrades):
+    """nbgrader reads a number a test cell outputs as partial credit and raises if it exceeds the
+    cell's points, which drops the whole submission (one `100.0` in a test cell's output is
+    enough). Here that cell gets 0 and the run records it; the grader's checks decide the
+    steps' scores anyway."""
+
+    def _add_score(self, cell, resources):
+        try:
+            return super()._add_score(cell, resources)
+        except ValueError:
+            self.gradebook.db.rollback()
+            grade_id = cell.metadata["nbgrader"]["grade_id"]
+            grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id, self.student_id)
+            grade.auto_score = 0.0
+            grade.needs_manual_grade = True
+            self.gradebook.db.commit()
+            if RUN:
+                RUN["bogus_scores"].append(grade_id)

@@ -16,6 +16,7 @@ Every failure ends as a result (not graded / needs regrade), never as an excepti
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import time
@@ -37,8 +38,7 @@ class WorkerState:
     def __init__(self, course_root: str, lab: str, checks: str | None = None, timeout: int = DEFAULT_TIMEOUT,
                  notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT, max_output: int = MAX_OUTPUT_BYTES):
         from nbconvert.preprocessors import ClearMetadataPreprocessor
-        from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
-                                            SaveAutoGrades)
+        from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput
 
         from grader.labs import get_lab
 
@@ -56,7 +56,7 @@ class WorkerState:
             "GuardedExecute.max_output_bytes": int(max_output),
             "Autograde.autograde_preprocessors": [
                 nbexec.GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                SaveAutoGrades, AssignLatePenalties, CheckCellMetadata],
+                nbexec.GuardedSaveAutoGrades, AssignLatePenalties, CheckCellMetadata],
         })
         # Import everything the checks will need now, while no student code has run.
         import boto3  # noqa: F401
@@ -204,6 +204,8 @@ def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, 
     for index in run["truncated"]:
         notes.append(("note.output_truncated", {"cell": _cell_label(submitted, index),
                                                 "limit": f"{state.api.config.GuardedExecute.max_output_bytes:,} characters"}))
+    for grade_id in run["bogus_scores"]:
+        notes.append(("note.bogus_partial_credit", {"cell": grade_id}))
     outcome = {"success": bool(result.get("success")), "notes": notes, "log_tail": "\n".join(log.strip().splitlines()[-40:]),
                "status": GRADED, "key": "", "params": {}}
     autograded = state.course.autograded(student, state.lab) / f"{state.record['notebook']}.ipynb"
@@ -224,13 +226,21 @@ def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, 
     return outcome
 
 
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception|Exit|Interrupt))(?::\s*(.*))?$")
+
+
 def _last_error(log: str) -> str:
-    """The most specific error line of nbgrader's log (the exception nearest the failure)."""
-    candidates = [line.strip() for line in log.splitlines()
-                  if line.strip() and ("Error" in line or "Exception" in line) and not line.strip().startswith("File ")
-                  and "Please see the" not in line and "There was an error processing" not in line
-                  and not line.strip().startswith("nbgrader.converters.base.NbGraderException")]
-    return (candidates[-1] if candidates else (log.strip().splitlines() or ["unknown error"])[-1])[:300]
+    """The exception nearest the failure in nbgrader's log ("ValueError: ..."), not nbgrader's
+    own "see the log" wrapper."""
+    found = []
+    for line in log.splitlines():
+        m = _EXCEPTION_LINE.match(line.strip())
+        if m and m.group(1) != "NbGraderException":
+            found.append(f"{m.group(1)}: {m.group(2)}" if m.group(2) else m.group(1))
+    if found:
+        return found[-1][:300]
+    lines = [line.strip() for line in log.splitlines() if line.strip() and "Please see the" not in line]
+    return (lines[-1] if lines else "unknown error")[:300]
 
 
 def _check(state: WorkerState, res: dict, submitted: dict, cloud, home: str) -> None:

@@ -1,0 +1,191 @@
+"""Write grader/samples/<lab>/<case>/<lab>.ipynb and expected.json from the repo's notebooks.
+
+    python -m grader.samples.make_samples            write them
+    python -m grader.samples.make_samples --check    exit 1 if the committed samples differ
+
+A "student" answer is the student version (labs/<lang>/<lab>.ipynb) with each solution cell
+taken from the instructor version (solutions/<lang>/<lab>.ipynb) minus its SOLUTION markers:
+what a student who solved the lab hands in (test cells as released, no hidden tests). Every bad
+case starts from that answer or from the untouched student version and changes one thing.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import shutil
+import sys
+from pathlib import Path
+
+SAMPLES = Path(__file__).resolve().parent
+REPO = SAMPLES.parent.parent
+
+# How each lab's bad cases are made: the cell after which to put an extra cell, the solution
+# cells a "partial" student did, the test cells to edit / delete, and the points those are worth.
+LABS = {
+    "lab02": {
+        "after_first_step": "repository",       # the first step's test cell
+        "partial": ["create_repository", "do_login"],
+        "partial_score": 4,                     # repository (3) + login (1)
+        "edit": "repository",
+        "delete": "push",
+        "delete_points": 4,
+        "max_score": 15,
+        "kill_after": "login",
+    },
+}
+
+TAMPER = """\
+# Make every check pass without doing any work: fake the checks and fake AWS.
+import boto3, labkit, labkit.checks.core as core, labkit.checks.progress as progress
+
+def always_passes(*args, **kwargs):
+    return 100.0
+
+labkit.assert_step = progress.assert_step = always_passes
+core.Step.run = lambda self, ctx, include_hidden=False: [core.Result("faked", True, "faked")]
+core.Result.passed = True
+
+class FakeAWS:
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: {
+            "repositories": [{"repositoryName": "my-app", "imageTagMutability": "MUTABLE",
+                              "repositoryUri": "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/my-app",
+                              "imageScanningConfiguration": {"scanOnPush": True}}],
+            "imageIds": [{"imageTag": "v1.0", "imageDigest": "sha256:" + "0" * 64},
+                         {"imageTag": "latest", "imageDigest": "sha256:" + "0" * 64}]}
+
+boto3.client = lambda *args, **kwargs: FakeAWS()
+boto3.session.Session.client = lambda self, *args, **kwargs: FakeAWS()
+"""
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _meta(cell: dict) -> dict:
+    return (cell.get("metadata") or {}).get("nbgrader") or {}
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _index(nb: dict, grade_id: str) -> int:
+    for i, cell in enumerate(nb["cells"]):
+        if _meta(cell).get("grade_id") == grade_id:
+            return i
+    raise KeyError(f"no cell with grade_id {grade_id!r}")
+
+
+def _without_markers(text: str) -> str:
+    return "\n".join(line for line in text.split("\n") if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+
+
+def answered(student: dict, solution: dict, only: list[str] | None = None) -> dict:
+    nb = copy.deepcopy(student)
+    answers = {_meta(c)["grade_id"]: _without_markers(_source(c)) for c in solution["cells"] if _meta(c).get("solution")}
+    for cell in nb["cells"]:
+        grade_id = _meta(cell).get("grade_id")
+        if _meta(cell).get("solution") and grade_id in answers and (only is None or grade_id in only):
+            cell["source"] = answers[grade_id]
+    return nb
+
+
+def _code(cell_id: str, text: str) -> dict:
+    return {"cell_type": "code", "execution_count": None, "id": cell_id, "metadata": {}, "outputs": [], "source": text}
+
+
+def _insert_after(nb: dict, grade_id: str, cell: dict) -> dict:
+    nb = copy.deepcopy(nb)
+    nb["cells"].insert(_index(nb, grade_id) + 1, cell)
+    return nb
+
+
+def _dump(nb: dict) -> bytes:
+    return (json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+
+
+def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
+    """relative path -> file content, for every file of grader/samples/<lab>/."""
+    spec = LABS[lab]
+    student = {lang: _read(repo / "labs" / lang / f"{lab}.ipynb") for lang in ("en", "ko")}
+    solution = {lang: _read(repo / "solutions" / lang / f"{lab}.ipynb") for lang in ("en", "ko")}
+    good = answered(student["en"], solution["en"])
+    cases: dict[str, tuple[bytes, dict]] = {}
+    full, none = spec["max_score"], 0
+
+    def add(name: str, content: dict | bytes, status: str, score, reason: str = "") -> None:
+        cases[name] = (content if isinstance(content, bytes) else _dump(content),
+                       {"status": status, "score": score, "reason": reason})
+
+    add("good", good, "graded", full)
+    add("good_ko", answered(student["ko"], solution["ko"]), "graded", full)
+    add("untouched", student["en"], "graded", none)
+    add("partial", answered(student["en"], solution["en"], only=spec["partial"]), "graded", spec["partial_score"])
+    add("infinite_loop", _insert_after(good, spec["after_first_step"], _code("endless", "while True:\n    pass")),
+        "graded", full, "was interrupted")
+    add("kills_kernel", _insert_after(good, spec["kill_after"], _code("kill", "import os\nos.kill(os.getpid(), 9)")),
+        "not graded", None, "kernel died while running cell")
+    edited = copy.deepcopy(good)
+    edited["cells"][_index(edited, spec["edit"])]["source"] = "# I do not need this test\npass"
+    add("edited_test_cell", edited, "graded", full, f"test cell of step '{spec['edit']}' was edited")
+    deleted = copy.deepcopy(good)
+    del deleted["cells"][_index(deleted, spec["delete"])]
+    add("deleted_test_cell", deleted, "graded", full - spec["delete_points"],
+        f"test cell of step '{spec['delete']}' was deleted")
+    add("malformed_json", _dump(good)[:-200], "not graded", None, "not valid JSON")
+    add("huge_output", _insert_after(good, spec["after_first_step"], _code("huge", "print('x' * 50_000_000)")),
+        "graded", full, "rest of its output was dropped")
+    add("tamper", _insert_after(student["en"], "start", _code("tamper", TAMPER)), "graded", none)
+
+    files = {f"{name}/{lab}.ipynb": content for name, (content, _) in cases.items()}
+    expected = {name: meta for name, (_, meta) in sorted(cases.items())}
+    files["expected.json"] = (json.dumps(expected, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return files
+
+
+def differences(lab: str, target: Path | None = None) -> list[str]:
+    target = target or SAMPLES / lab
+    wanted = build(lab)
+    present = {str(p.relative_to(target)) for p in target.rglob("*") if p.is_file()} if target.exists() else set()
+    diffs = [f"missing or different: {rel}" for rel, content in wanted.items()
+             if not (target / rel).is_file() or (target / rel).read_bytes() != content]
+    diffs += [f"not made by the script: {rel}" for rel in sorted(present - set(wanted))]
+    return diffs
+
+
+def write(lab: str, target: Path | None = None) -> Path:
+    target = target or SAMPLES / lab
+    if target.exists():
+        shutil.rmtree(target)
+    for rel, content in build(lab).items():
+        path = target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.samples.make_samples", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("labs", nargs="*", default=sorted(LABS))
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 on a difference")
+    args = parser.parse_args(argv)
+    status = 0
+    for lab in args.labs:
+        if args.check:
+            diffs = differences(lab)
+            for line in diffs:
+                print(f"{lab}: {line}")
+            if diffs:
+                print(f"{lab}: samples are stale: run `python -m grader.samples.make_samples {lab}`")
+                status = 1
+        else:
+            print(f"wrote {write(lab)}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
