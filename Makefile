@@ -28,6 +28,10 @@ test: $(STAMP)
 build: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m coursebuild
 
+# Are the built notebooks up to date with their sources, and every translation current?
+check-build: $(STAMP)
+	$(BIN)/python -m coursebuild --check --strict
+
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/bench.py
 
