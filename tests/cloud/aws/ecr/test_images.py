@@ -6,11 +6,13 @@ import json
 import urllib.error
 import urllib.request
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.cloud.helpers import (ACCOUNT, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, digest, ecr_push, make_image,
-                                 upload_layer)
+from tests.cloud.helpers import (ACCOUNT, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, REGION, digest, ecr_push,
+                                 make_image, upload_layer)
 
 
 def error(exc: pytest.ExceptionInfo) -> tuple[str, str]:
@@ -250,8 +252,11 @@ def test_scans_complete_with_no_findings(ecr):
     findings = ecr.describe_image_scan_findings(repositoryName="my-app", imageId={"imageTag": "v1.0"})
     assert findings["imageScanStatus"]["status"] == "COMPLETE"
     assert findings["imageScanFindings"]["findings"] == []
+    # botocore retries LimitExceededException with backoff; one attempt is enough to see it here
+    no_retry = boto3.client("ecr", region_name=REGION, endpoint_url=ecr.meta.endpoint_url, aws_access_key_id="test",
+                            aws_secret_access_key="test", config=Config(retries={"max_attempts": 0}))
     with pytest.raises(ClientError) as exc:
-        ecr.start_image_scan(repositoryName="my-app", imageId={"imageTag": "v1.0"})
+        no_retry.start_image_scan(repositoryName="my-app", imageId={"imageTag": "v1.0"})
     assert error(exc) == ("LimitExceededException", "The scan quota per image has been exceeded. Wait and try again.")
 
 
