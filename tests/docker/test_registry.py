@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -174,7 +173,7 @@ def test_registry_client_api_for_the_grader(built, password, aws, fresh_cloud):
     assert info.value.status == 400
 
 
-def test_the_lessons_pipe_and_timing(cloud_env, lesson_app, aws):
+def test_the_lessons_pipe(cloud_env, lesson_app, aws):
     """The lesson's exact commands in a shell: login pipe, build, tag, push (the repository exists)."""
     env = dict(cloud_env)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
@@ -190,17 +189,14 @@ def test_the_lessons_pipe_and_timing(cloud_env, lesson_app, aws):
     assert login_run.returncode == 0, login_run.stderr
     assert login_run.stdout == "Login Succeeded\n"
 
-    t0 = time.monotonic()
     build_run = sh("labkit docker build -t my-app .")
     tag_run = sh(f"labkit docker tag my-app:latest {REF}")
     push_run = sh(f"labkit docker push {REF}")
-    elapsed = time.monotonic() - t0
     assert build_run.returncode == tag_run.returncode == push_run.returncode == 0, push_run.stderr
     digest = push_run.stdout.splitlines()[-1].split()[2]
     described = aws("ecr").describe_images(repositoryName="my-app")["imageDetails"][0]
     assert described["imageDigest"] == digest and described["imageTags"] == ["v1.0"]
-    # target: <= 2 s on an idle laptop (about 0.4 s measured); generous here, tests share the CPU
-    assert elapsed < 8.0, f"build+tag+push took {elapsed:.2f} s"
+    # Its speed (goal <= 2 s) is measured by bench/bench.py, not asserted in a test.
 
     images = sh("labkit docker images")
     assert "my-app" in images.stdout and REPO in images.stdout
