@@ -2,12 +2,7 @@
 credentials, and what a registry holds. Reads only; every URL fetched is on 127.0.0.1."""
 from __future__ import annotations
 
-import base64
-import gzip
-import io
 import json
-import tarfile
-import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -24,30 +19,22 @@ MANIFEST_TYPES = [
 
 def saved_credentials(home: Path, registry: str) -> tuple[str, str] | None:
     """(user, password) that `docker login REGISTRY` saved in LABKIT_HOME/docker/config.json."""
-    try:
-        auths = json.loads((Path(home) / "docker" / "config.json").read_text()).get("auths", {})
-    except (OSError, ValueError):
-        return None
-    for host in (registry, f"https://{registry}"):
-        entry = auths.get(host)
-        if entry and entry.get("auth"):
-            try:
-                user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-                return user, password
-            except (ValueError, UnicodeDecodeError):
-                return None
-    return None
+    from labkit.docker.auth import get_credentials
+
+    return get_credentials(registry, home=home)
 
 
 def credentials_accepted(endpoint: str, registry: str, credentials: tuple[str, str]) -> bool:
     """Does the local cloud's registry accept these credentials (`GET /v2/`, as docker login does)?"""
-    token = base64.b64encode(":".join(credentials).encode()).decode()
-    request = urllib.request.Request(f"{endpoint}/v2/", headers={"Authorization": f"Basic {token}", "Host": registry})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return resp.status == 200
-    except urllib.error.HTTPError:
-        return False
+    from labkit.docker.errors import DockerError
+    from labkit.docker.registry_client import RegistryClient
+
+    with RegistryClient(registry, credentials, endpoint=endpoint) as client:
+        try:
+            client.check_login()
+            return True
+        except DockerError:
+            return False
 
 
 @dataclass
@@ -57,15 +44,13 @@ class LocalImage:
 
 def local_image(home: Path, ref: str) -> LocalImage | None:
     """The image `ref` in the student's local image store (built by `labkit docker build`)."""
+    from labkit.docker.errors import DockerError
     from labkit.docker.store import ImageStore
 
     try:
-        image = ImageStore(Path(home)).get(ref)
-    except Exception:  # no store yet, unknown ref
+        return LocalImage(config=ImageStore(Path(home)).get(ref).config)
+    except (DockerError, OSError, ValueError):  # no store yet, unknown ref, unreadable store
         return None
-    if image is None:
-        return None
-    return LocalImage(config=image.config)
 
 
 # -- image config ---------------------------------------------------------------------------------
@@ -92,11 +77,10 @@ class PushedImage:
     _layers: list[bytes] = field(default_factory=list)
 
     def files(self) -> set[str]:
-        """Every path in the image's layers, without a leading slash (e.g. 'app/app.py')."""
-        paths: set[str] = set()
-        for blob in self._layers:
-            paths.update(layer_paths(blob))
-        return paths
+        """Every path in the image's layers (e.g. '/app/app.py')."""
+        from labkit.docker.layers import layer_files
+
+        return {path for blob in self._layers for path in layer_files(blob)}
 
 
 def pushed_image(ecr, repository: str, tag: str) -> PushedImage | None:
@@ -125,9 +109,3 @@ def fetch_local(url: str, timeout: float = 30) -> bytes:
         raise ValueError(f"refusing to fetch {url}: not on 127.0.0.1")
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return resp.read()
-
-
-def layer_paths(blob: bytes) -> set[str]:
-    data = gzip.decompress(blob) if blob[:2] == b"\x1f\x8b" else blob
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        return {name.removeprefix("./").lstrip("/") for name in tar.getnames()}

@@ -20,7 +20,7 @@ IMAGE_URI = f"{REGISTRY}/{REPOSITORY}"
 TAGS = ("v1.0", "latest")
 CMD = ["python", "app.py"]
 PORT = "8080/tcp"
-APP_FILE = "app/app.py"  # WORKDIR /app + COPY . .  -> /app/app.py in the image
+APP_FILE = "/app/app.py"  # WORKDIR /app + COPY . .
 OTHER_REGIONS = ("us-east-1", "us-west-2", "ap-northeast-1", "ap-northeast-3", "eu-west-1")
 
 
@@ -136,7 +136,12 @@ def _pushed(ctx: CheckContext) -> dict:
 
 
 def _pushed_image(ctx: CheckContext):
-    return ctx.cached("pushed_image", lambda: images.pushed_image(ctx.client("ecr", region=REGION), REPOSITORY, "v1.0"))
+    """The pushed `v1.0` (manifest, config, layers), or None when there is none to inspect."""
+    def fetch():
+        if "v1.0" not in _pushed(ctx):  # also covers a missing repository
+            return None
+        return images.pushed_image(ctx.client("ecr", region=REGION), REPOSITORY, "v1.0")
+    return ctx.cached("pushed_image", fetch)
 
 
 @condition(points=1)
@@ -171,9 +176,11 @@ def pushed_config(ctx: CheckContext) -> list[Result]:
 @condition(points=1)
 def pushed_app_file(ctx: CheckContext) -> list[Result]:
     image = _pushed_image(ctx)
-    ok = image is not None and APP_FILE in image.files()
+    if image is None:
+        return [Result("push.app_py", False, "lab02.push.config.missing")]
+    ok = APP_FILE in image.files()
     return [Result("push.app_py", ok, "lab02.push.app_py.ok" if ok else "lab02.push.app_py.missing",
-                   params={"path": "/" + APP_FILE})]
+                   params={"path": APP_FILE})]
 
 
 # -- step 5: Exercise 3, the command sequence ----------------------------------------------------

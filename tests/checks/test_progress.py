@@ -67,3 +67,12 @@ def test_render_marks_infra_results_apart():
     html = render_html("lab02", "repository", [Result("x", False, "check.crashed", kind=INFRA, params={"error": "boom"})],
                        lang="en")
     assert "checker problem" in html and "boom" in html
+
+
+def test_every_condition_is_a_student_result_on_an_empty_cloud(ctx):
+    """Nothing done yet is the student's state, never a checker failure (no 'infra' results)."""
+    from labkit.checks.registry import get_lab
+
+    results = get_lab("lab02").run(ctx, include_hidden=True)
+    assert [r for r in results if r.kind != "student"] == []
+    assert not any(r.passed for r in results)
