@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import secrets
 import shutil
 import signal
 import tempfile
@@ -25,6 +26,7 @@ from grader import results
 from grader.course import DEFAULT_NOTEBOOK_TIMEOUT, DEFAULT_TIMEOUT, MAX_OUTPUT_BYTES, Course
 from grader.errors import GraderError
 from grader.results import GRADED, NEEDS_REGRADE, NOT_GRADED
+from grader.worker import kill_leftovers
 
 WORKER_START_TIMEOUT = 120.0
 DEADLINE_MARGIN = 90.0  # on top of the notebook timeout: cloud start, nbgrader's own steps, checks
@@ -108,7 +110,7 @@ class Pool:
                     if worker.ready and worker.task is None and pending:
                         student = pending.popleft()
                         home = tempfile.mkdtemp(prefix=f"grader-{self.lab}-")
-                        worker.task = {"student": student, "home": home}
+                        worker.task = {"student": student, "home": home, "token": secrets.token_hex(8)}
                         worker.task_started = time.monotonic()
                         worker.kernel_pid = None
                         worker.conn.send(worker.task)
@@ -130,6 +132,7 @@ class Pool:
                         code = worker.process.exitcode
                         _kill_group(worker.kernel_pid)
                         _stop_cloud_of(task["home"])
+                        kill_leftovers(task["token"])
                         key, params = (("reason.stalled", {"seconds": int(self.deadline)})
                                        if overdue else ("reason.worker_died", {"code": code}))
                         done.append(self._record_lost(task["student"], key, params, time.monotonic() - worker.task_started))

@@ -78,8 +78,10 @@ def init_lab(course: Course, lab: str, solutions: Path, checks: str | None = Non
             raise GraderError(f"the {lang} notebook's grade cells {ids} differ from the English ones {en_ids}: "
                               f"one assignment cannot grade both; rebuild the notebooks (`make build`)")
 
+    # Accepted test-cell sources: the student versions (per language) and the instructor's own
+    # (hidden tests included), so grading the solution notebook itself notes no "edited" cell.
     test_cells: dict[str, list[str]] = {}
-    for nb in releases.values():
+    for nb in [*releases.values(), *sources.values()]:
         for grade_id, cell in nbtools.grade_cells(nb).items():
             test_cells.setdefault(grade_id, [])
             text = nbtools.source(cell)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import sys
 import time
@@ -65,7 +66,7 @@ class WorkerState:
 
 # -- one submission ----------------------------------------------------------------------------------
 
-def grade(state: WorkerState, student: str, home: str) -> dict:
+def grade(state: WorkerState, student: str, home: str, token: str | None = None) -> dict:
     started = time.monotonic()
     course, lab, rec = state.course, state.lab, state.record
     notebook = rec["notebook"]
@@ -102,7 +103,8 @@ def grade(state: WorkerState, student: str, home: str) -> dict:
         res["cloud"] = {"port": cloud.port, "pid": cloud.pid}
 
         t = time.monotonic()
-        outcome = _run_nbgrader(state, student, submitted, res["language"], home, cloud.port)
+        outcome = _run_nbgrader(state, student, submitted, res["language"], home, cloud.port,
+                                token or secrets.token_hex(8))
         timing["nbgrader"] = round(time.monotonic() - t, 3)
         res["nbgrader"] = {"success": outcome["success"], "log_tail": outcome["log_tail"]}
         for note in outcome["notes"]:
@@ -156,6 +158,36 @@ def _stop_cloud(cloud) -> None:
             pass
 
 
+def _killed_by(pid: int) -> int | None:
+    """The signal that ended our child process `pid`, if it ended by one."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    if done and os.WIFSIGNALED(status):
+        return os.WTERMSIG(status)
+    return None
+
+
+def kill_leftovers(token: str) -> int:
+    """Kill what the notebook left running (`!nohup ... &`, a forked daemon): every process whose
+    environment carries this submission's token. Returns how many."""
+    import psutil
+
+    killed = 0
+    me = os.getpid()
+    for proc in psutil.process_iter(["pid"]):
+        if proc.pid == me:
+            continue
+        try:
+            if proc.environ().get("GRADER_SUBMISSION") == token:
+                proc.kill()
+                killed += 1
+        except (psutil.Error, OSError):
+            continue
+    return killed
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
@@ -173,7 +205,8 @@ def _cell_label(submitted: dict, index) -> str:
     return label
 
 
-def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, home: str, port: int) -> dict:
+def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, home: str, port: int,
+                  token: str) -> dict:
     """nbgrader autograde with the kernel pointed at this submission's cloud; the outcome decided
     from what GuardedExecute recorded, not from guessing at a 0."""
     from labkit.config import Settings
@@ -185,6 +218,7 @@ def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, 
         os.environ["LABKIT_MANAGED"] = "1"
         os.environ["LABKIT_LANG"] = lang
         os.environ.pop("LABKIT_CONTROL_TOKEN", None)
+        os.environ["GRADER_SUBMISSION"] = token  # marks every process the notebook starts
         for attempt in range(2):
             run = nbexec.reset_run()
             result = state.api.autograde(state.lab, student, force=True, create=True)
@@ -197,8 +231,11 @@ def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, 
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        left = kill_leftovers(token)
 
     notes = []
+    if left:
+        notes.append(("note.leftovers_killed", {"count": left}))
     for index in dict.fromkeys(run["timeouts"]):
         notes.append(("note.cell_timeout", {"cell": _cell_label(submitted, index), "seconds": state.timeout}))
     for index in run["truncated"]:
@@ -254,7 +291,11 @@ def _check(state: WorkerState, res: dict, submitted: dict, cloud, home: str) -> 
         for step in state.checks_lab.steps:
             res["steps"].append({"id": step.id, "title_key": step.title_key, "earned": 0.0,
                                  "max_points": step.max_points(), "test_cell": cells[step.id], "infra": True})
-        results.set_status(res, NEEDS_REGRADE, "reason.cloud_gone")
+        signal_number = _killed_by(cloud.pid)
+        if signal_number is not None:  # someone killed it: the notebook can see its pid, we did not
+            results.set_status(res, NOT_GRADED, "reason.cloud_killed", signal=signal_number)
+        else:
+            results.set_status(res, NEEDS_REGRADE, "reason.cloud_gone")
         return
     ctx = CheckContext(endpoint=cloud.endpoint, home=Path(home), notebook=submitted)
     total, infra = 0.0, []
@@ -378,7 +419,7 @@ def main(conn, options: dict) -> None:
         if task is None:
             break
         print(f"--- grading {task['student']}", flush=True)
-        res = grade(state, task["student"], task["home"])
+        res = grade(state, task["student"], task["home"], task.get("token"))
         conn.send(("done", summary(res)))
         sys.stdout.flush()
 

@@ -116,12 +116,13 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
     cases: dict[str, tuple[bytes, dict]] = {}
     full, none = spec["max_score"], 0
 
-    def add(name: str, content: dict | bytes, status: str, score, reason: str = "") -> None:
+    def add(name: str, content: dict | bytes, status: str, score, reason: str = "", **more) -> None:
         cases[name] = (content if isinstance(content, bytes) else _dump(content),
-                       {"status": status, "score": score, "reason": reason})
+                       {"status": status, "score": score, "reason": reason, **more})
 
-    add("good", good, "graded", full)
-    add("good_ko", answered(student["ko"], solution["ko"]), "graded", full)
+    add("good", good, "graded", full, notes=0)
+    add("good_ko", answered(student["ko"], solution["ko"]), "graded", full, notes=0)
+    add("solution", solution["en"], "graded", full, notes=0)  # the instructor's notebook itself
     add("untouched", student["en"], "graded", none)
     add("partial", answered(student["en"], solution["en"], only=spec["partial"]), "graded", spec["partial_score"])
     add("infinite_loop", _insert_after(good, spec["after_first_step"], _code("endless", "while True:\n    pass")),

@@ -219,7 +219,17 @@ def extra_submissions(student_version: dict) -> dict[str, dict]:
     leaky["cells"].append(_code("leak3", "raise ValueError(In[-4])"))
     killer = copy.deepcopy(good)
     killer["cells"].insert(2, _code("killer", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"))
-    return {"env_probe": probe, "leaky": leaky, "kills_worker": killer}
+    cloud_killer = copy.deepcopy(good)
+    cloud_killer["cells"].append(_code("kill_cloud", "import os, json, urllib.request\n"
+                                       "health = json.load(urllib.request.urlopen(os.environ['AWS_ENDPOINT_URL'] + '/_labkit/health'))\n"
+                                       "os.kill(health['pid'], 9)"))
+    daemon = copy.deepcopy(good)
+    daemon["cells"].append(_code("daemon", "import subprocess\n"
+                                 f"subprocess.Popen(['sleep', '{DAEMON_SECONDS}'], start_new_session=True)"))
+    return {"env_probe": probe, "leaky": leaky, "kills_worker": killer, "kills_cloud": cloud_killer, "daemon": daemon}
+
+
+DAEMON_SECONDS = 4242  # `sleep 4242`: easy to look for among processes
 
 
 TAMPER = """\

@@ -32,6 +32,8 @@ EXPECTED = {
     "kills_worker": (NOT_GRADED, None, "grading process died"),
     "env_probe": (GRADED, 4, ""),
     "leaky": (GRADED, 4, ""),
+    "kills_cloud": (NOT_GRADED, None, "stopped the local cloud (signal 9)"),
+    "daemon": (GRADED, 4, "1 process(es) the notebook left running were stopped"),
 }
 
 
@@ -74,7 +76,7 @@ def test_progress_lines_and_summary(graded):
     _, lines = graded
     assert lines[0].startswith(f"Autograding {len(EXPECTED)} submission(s) of {LAB} with 2 worker(s)")
     assert sum(1 for line in lines if re.match(r"\[\d+/\d+\] ", line)) == len(EXPECTED)
-    assert any(line.startswith("Done in ") and "3 not graded" in line for line in lines)
+    assert any(line.startswith("Done in ") and "4 not graded" in line for line in lines)
     assert any("grader export" in line for line in lines)
 
 
@@ -166,3 +168,10 @@ def test_feedback_in_the_students_language(graded):
     assert "Create a bucket, tag it" not in ko  # nbgrader put the English locked cell back; feedback shows the Korean one
     en = (course.feedback("kills_kernel", LAB) / f"{LAB}.html").read_text()
     assert "not graded" in en and "kernel died" in en
+
+
+def test_nothing_the_notebooks_started_survives(graded):
+    import psutil
+
+    for proc in psutil.process_iter(["cmdline"]):
+        assert proc.info["cmdline"] != ["sleep", str(fakelab.DAEMON_SECONDS)]
