@@ -35,7 +35,7 @@ def load_submission(path: Path) -> dict:
     except UnicodeDecodeError as exc:
         raise BadNotebook("reason.malformed_json", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
-        raise BadNotebook("reason.malformed_json", f"{exc.msg}, line {exc.lineno} column {exc.colno}") from None
+        raise BadNotebook("reason.malformed_json", f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise BadNotebook("reason.not_a_notebook", "no list of cells")
     if data.get("nbformat") != 4:

@@ -247,6 +247,13 @@ def autograde(course: Course, lab: str, students: list[str] | None = None, jobs:
     elapsed = time.monotonic() - started
     out(f"Done in {elapsed:.1f} s: {counts[GRADED]} graded, {counts[NOT_GRADED]} not graded, "
         f"{counts[NEEDS_REGRADE]} need a regrade. Results: {course.root}/autograded/<student>/{lab}/labkit-results.json")
+    tampered = [s for s in done if s.get("tampered_files")]
+    if tampered:
+        files = sorted({f for s in tampered for f in s["tampered_files"]})
+        out(f"WARNING: the notebooks of {', '.join(s['student'] for s in tampered)} changed files of this "
+            f"installation ({', '.join(files[:5])}{' ...' if len(files) > 5 else ''}). Their submissions are not "
+            f"graded. Restore the installation (e.g. `git checkout -- labkit grader` and reinstall the packages) "
+            f"before grading again.")
     if counts[NEEDS_REGRADE]:
         out(f"Regrade those once the cause is fixed: `grader autograde {lab} --course {course.root} "
             + " ".join(f"--student {s['student']}" for s in done if s["status"] == NEEDS_REGRADE) + "`")

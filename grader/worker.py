@@ -59,9 +59,19 @@ class WorkerState:
                 nbexec.GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                 nbexec.GuardedSaveAutoGrades, AssignLatePenalties, CheckCellMetadata],
         })
-        # Import everything the checks will need now, while no student code has run.
+        # Import everything the checks will need now, while no student code has run; then
+        # fingerprint the installation (see integrity.py).
         import boto3  # noqa: F401
         from labkit.checks.core import CheckContext  # noqa: F401
+
+        from grader import integrity
+
+        integrity.import_everything()
+        checks_file = checks or self.record.get("checks")
+        extra = [checks_file] if checks_file and checks_file.endswith(".py") else []
+        self.watched = integrity.roots(extra) + integrity.site_files()
+        self.fingerprint = integrity.snapshot(self.watched)
+        self.tampered: list[str] = []
 
 
 # -- one submission ----------------------------------------------------------------------------------
@@ -95,6 +105,7 @@ def grade(state: WorkerState, student: str, home: str, token: str | None = None)
             from labkit.cloud.process import start_cloud
 
             cloud = start_cloud(Path(home), port=None)
+            _hide_token(cloud)
         except Exception as exc:
             results.set_status(res, NEEDS_REGRADE, "reason.cloud_start", error=_one_line(exc))
             _forget_old_grade(state, student, out_dir)
@@ -103,12 +114,25 @@ def grade(state: WorkerState, student: str, home: str, token: str | None = None)
         res["cloud"] = {"port": cloud.port, "pid": cloud.pid}
 
         t = time.monotonic()
+        before = state.fingerprint
         outcome = _run_nbgrader(state, student, submitted, res["language"], home, cloud.port,
                                 token or secrets.token_hex(8))
         timing["nbgrader"] = round(time.monotonic() - t, 3)
         res["nbgrader"] = {"success": outcome["success"], "log_tail": outcome["log_tail"]}
         for note in outcome["notes"]:
             results.add_note(res, note[0], **note[1])
+
+        from grader import integrity
+
+        state.fingerprint = integrity.snapshot(state.watched)
+        edited = integrity.changed(before, state.fingerprint)
+        if edited:  # the checks about to run could be this notebook's: do not trust them
+            state.tampered.extend(edited)
+            res["tampered_files"] = edited
+            results.set_status(res, NOT_GRADED, "reason.tampered_files", files=", ".join(edited[:5])
+                               + (f" (+{len(edited) - 5} more)" if len(edited) > 5 else ""))
+            _forget_old_grade(state, student, out_dir)
+            return res
 
         t = time.monotonic()
         _check(state, res, submitted, cloud, home)
@@ -156,6 +180,20 @@ def _stop_cloud(cloud) -> None:
             cloud.stop()
         except Exception:
             pass
+
+
+def _hide_token(cloud) -> None:
+    """The cloud's record (cloud.json in the home the kernel gets as LABKIT_HOME) holds the control
+    token; the kernel needs only the port and pid. The grader keeps the token in memory."""
+    import json
+
+    record = Path(cloud.home) / "cloud.json"
+    try:
+        data = json.loads(record.read_text())
+        data["token"] = ""
+        record.write_text(json.dumps(data))
+    except (OSError, ValueError):
+        pass
 
 
 def _killed_by(pid: int) -> int | None:
@@ -241,8 +279,8 @@ def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, 
     for index in run["truncated"]:
         notes.append(("note.output_truncated", {"cell": _cell_label(submitted, index),
                                                 "limit": f"{state.api.config.GuardedExecute.max_output_bytes:,} characters"}))
-    for grade_id in run["bogus_scores"]:
-        notes.append(("note.bogus_partial_credit", {"cell": grade_id}))
+    if run["bogus_scores"]:
+        notes.append(("note.bogus_partial_credit", {"cells": ", ".join(f"'{g}'" for g in dict.fromkeys(run["bogus_scores"]))}))
     outcome = {"success": bool(result.get("success")), "notes": notes, "log_tail": "\n".join(log.strip().splitlines()[-40:]),
                "status": GRADED, "key": "", "params": {}}
     autograded = state.course.autograded(student, state.lab) / f"{state.record['notebook']}.ipynb"
@@ -426,4 +464,5 @@ def main(conn, options: dict) -> None:
 
 def summary(res: dict) -> dict:
     return {k: res.get(k) for k in ("student", "lab", "status", "reason", "score", "max_score", "language",
-                                    "timing", "provisional_score")} | {"notes": [n["text"] for n in res["notes"]]}
+                                    "timing", "provisional_score", "tampered_files")} | \
+        {"notes": [n["text"] for n in res["notes"]]}

@@ -212,7 +212,8 @@ def extra_submissions(student_version: dict) -> dict[str, dict]:
     good = answered(student_version)
     probe = copy.deepcopy(good)
     probe["cells"].append(_code("probe", "import os, json\nprint('ENV=' + json.dumps({k: v for k, v in os.environ.items() "
-                                         "if k.startswith(('LABKIT', 'AWS_'))}))"))
+                                         "if k.startswith(('LABKIT', 'AWS_'))}))\n"
+                                         "print('RECORD=' + open(os.path.join(os.environ['LABKIT_HOME'], 'cloud.json')).read())"))
     leaky = copy.deepcopy(good)
     leaky["cells"].append(_code("leak1", "print(In)"))
     leaky["cells"].append(_code("leak2", "print(open('fakelab.ipynb').read())"))

@@ -115,6 +115,8 @@ def test_kernel_environment_points_at_the_private_cloud_without_the_control_toke
     assert env["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{res['cloud']['port']}"
     assert env["LABKIT_AWS_PORT"] == str(res["cloud"]["port"])
     assert "LABKIT_CONTROL_TOKEN" not in env
+    record = json.loads(printed.split("RECORD=", 1)[1].splitlines()[0])
+    assert record["port"] == res["cloud"]["port"] and record["token"] == ""
     ports = {results_of(course, s)["cloud"]["port"] for s in ("good", "partial", "untouched", "env_probe")}
     assert len(ports) == 4  # each submission had its own cloud
 

@@ -4,11 +4,13 @@ reason, and the submissions beside them are graded."""
 from __future__ import annotations
 
 import copy
+import shutil
 
 from grader.pool import autograde
+from grader.prepare import init_course
 from grader.results import GRADED, NOT_GRADED
 from tests.grader import fakelab
-from tests.grader.conftest import student_version, submit
+from tests.grader.conftest import FAKELAB_FILE, student_version, submit
 
 LAB = fakelab.LAB_ID
 
@@ -47,3 +49,21 @@ def test_notebook_deadline_and_frozen_worker(fake_course):
     assert done["freezer"]["status"] == NOT_GRADED
     assert "grading took longer than 12 s and was stopped" in done["freezer"]["reason"]
     assert any("freezer: NOT GRADED" in line for line in lines)
+
+
+def test_a_notebook_that_edits_the_checks_on_disk_is_not_graded(tmp_path):
+    checks = tmp_path / "checks_copy.py"
+    shutil.copy(FAKELAB_FILE, checks)
+    course = init_course(tmp_path / "course", [LAB], solutions=fakelab.write_solutions(tmp_path / "solutions"),
+                         checks=str(checks), out=lambda *_: None)
+    good = fakelab.answered(student_version(course))
+    submit(course, "a_editor", _with_cell(fakelab.answered(student_version(course)),
+                                          f"with open({str(checks)!r}, 'a') as f:\n    f.write('\\nLAB.steps.clear()\\n')"))
+    submit(course, "b_after", good)
+    lines: list[str] = []
+    done = {r["student"]: r for r in autograde(course, LAB, timeout=30, jobs=1, out=lines.append)}
+    assert done["a_editor"]["status"] == NOT_GRADED
+    assert "changed files of the grader's installation" in done["a_editor"]["reason"] and str(checks) in done["a_editor"]["reason"]
+    # the worker imported the checks before any notebook ran: the next submission is graded by the real ones
+    assert done["b_after"]["status"] == GRADED and done["b_after"]["score"] == 4
+    assert any(line.startswith("WARNING: the notebooks of a_editor changed files") for line in lines)

@@ -26,7 +26,7 @@ GRADER = Path(__file__).resolve().parents[2] / "grader"
 # -- reading submissions --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw, key, fragment", [
-    (b'{"cells": [', "reason.malformed_json", "line 1 column"),
+    (b'{"cells": [', "reason.malformed_json", "(line 1, column"),
     (b"\xff\xfe{}", "reason.malformed_json", "not UTF-8"),
     (b"[1, 2]", "reason.not_a_notebook", "no list of cells"),
     (json.dumps({"cells": [], "nbformat": 3, "nbformat_minor": 0, "metadata": {}}).encode(), "reason.not_a_notebook", "nbformat 3"),
