@@ -133,3 +133,12 @@ def test_cell_status(submitted: dict, step_ids: list[str], allowed: dict[str, li
 
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def edited_locked_cells(submitted: dict, allowed: dict[str, list[str]]) -> list[str]:
+    """Read-only cells the student changed (nbgrader puts them back): their grade ids."""
+    edited = []
+    for grade_id, cell in locked_cells(submitted).items():
+        if grade_id in allowed and normalise(source(cell)) not in {normalise(s) for s in allowed[grade_id]}:
+            edited.append(grade_id)
+    return edited

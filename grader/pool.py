@@ -70,6 +70,8 @@ class Pool:
         # a worker that has not answered by then is killed (it may be frozen by what it runs)
         self.deadline = options["notebook_timeout"] + options.get("deadline_margin", DEADLINE_MARGIN)
         self.course.logs.mkdir(parents=True, exist_ok=True)
+        for old in self.course.logs.glob(f"{lab}-worker-*.log"):  # logs of the last run only
+            old.unlink()
 
     def _spawn(self) -> Worker:
         index = self.spawned

@@ -88,6 +88,16 @@ def init_lab(course: Course, lab: str, solutions: Path, checks: str | None = Non
             if text not in test_cells[grade_id]:
                 test_cells[grade_id].append(text)
 
+    # Read-only cells that are not tests (e.g. the `labkit.start()` cell), per language.
+    locked_cells: dict[str, list[str]] = {}
+    for nb in [*releases.values(), *sources.values()]:
+        for grade_id, cell in nbtools.locked_cells(nb).items():
+            if grade_id in test_cells:
+                continue
+            locked_cells.setdefault(grade_id, [])
+            if nbtools.source(cell) not in locked_cells[grade_id]:
+                locked_cells[grade_id].append(nbtools.source(cell))
+
     grade_points = {gid: float(nbtools.nbgrader_meta(cell).get("points") or 0)
                     for gid, cell in nbtools.grade_cells(releases["en"]).items()}
     steps = steps_of(lab_obj)
@@ -117,6 +127,7 @@ def init_lab(course: Course, lab: str, solutions: Path, checks: str | None = Non
         "max_score": sum(s["max_points"] for s in steps),
         "grade_cells": grade_points,
         "test_cells": test_cells,
+        "locked_cells": locked_cells,
         "hidden_lines": hidden,
         "warnings": warnings,
     }

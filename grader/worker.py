@@ -149,6 +149,9 @@ def grade(state: WorkerState, student: str, home: str, token: str | None = None)
         results.set_status(res, NEEDS_REGRADE, "reason.internal", error=_one_line(exc))
         res["traceback"] = traceback.format_exc()[-4000:]
         return res
+    except KeyboardInterrupt:
+        results.set_status(res, NOT_GRADED, "reason.interrupted")
+        raise
     finally:
         if cloud is not None:
             _stop_cloud(cloud)
@@ -352,12 +355,13 @@ def _check(state: WorkerState, res: dict, submitted: dict, cloud, home: str) -> 
             results.add_note(res, "note.test_cell_deleted", step=step.id)
         elif cells[step.id] == "edited":
             results.add_note(res, "note.test_cell_edited", step=step.id)
-        cell_points = rec.get("grade_cells", {}).get(step.id)
         res["steps"].append({"id": step.id, "title_key": step.title_key, "earned": earned,
-                             "max_points": step.max_points(), "grade_cell_points": cell_points,
+                             "max_points": step.max_points(), "grade_cell_points": rec.get("grade_cells", {}).get(step.id),
                              "test_cell": cells[step.id], "infra": bool(step_infra)})
         res["results"].extend(step_results)
         total += earned
+    for grade_id in nbtools.edited_locked_cells(submitted, rec.get("locked_cells", {})):
+        results.add_note(res, "note.locked_cell_edited", cell=grade_id)
     res["score"] = total
     res["status"] = GRADED
     if infra:

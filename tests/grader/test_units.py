@@ -79,6 +79,17 @@ def test_test_cells_deleted_edited_or_translated(fake_course):
     assert nbtools.test_cell_status(stripped, ["bucket"], allowed) == {"bucket": "deleted"}
 
 
+def test_edited_read_only_cells_are_noticed(fake_course):
+    en = student_version(fake_course, "en")
+    allowed = fake_course.record(fakelab.LAB_ID)["locked_cells"]
+    assert set(allowed) == {"intro"} and len(allowed["intro"]) == 2  # English and Korean
+    assert nbtools.edited_locked_cells(en, allowed) == []
+    assert nbtools.edited_locked_cells(student_version(fake_course, "ko"), allowed) == []
+    changed = json.loads(json.dumps(en))
+    changed["cells"][0]["source"] = "# My own title"
+    assert nbtools.edited_locked_cells(changed, allowed) == ["intro"]
+
+
 # -- init --------------------------------------------------------------------------------------------------
 
 def test_init_records_steps_languages_and_hidden_lines(fake_course):
