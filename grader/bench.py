@@ -80,8 +80,11 @@ def measure(students: int, work: Path) -> dict:
     all_at_once = _run([_bin("nbgrader"), "autograde", "trivial", "--force"], root)
     _clear(root)
     grader_1 = _run([_bin("grader"), "autograde", "trivial", "--course", str(root), "--jobs", "1"], root)
-    steady = [json.loads((root / "autograded" / n / "trivial" / "labkit-results.json").read_text())["timing"]["total"]
-              for n in names]
+    timings = [json.loads((root / "autograded" / n / "trivial" / "labkit-results.json").read_text())["timing"]
+               for n in names]
+    steady = [t["total"] for t in timings]
+    parts = {part: round(statistics.median(t.get(part, 0.0) for t in timings), 3)
+             for part in ("cloud_start", "nbgrader", "checks")}
     statuses = {json.loads((root / "autograded" / n / "trivial" / "labkit-results.json").read_text())["status"]
                 for n in names}
     _clear(root)
@@ -92,6 +95,7 @@ def measure(students: int, work: Path) -> dict:
         "nbgrader_one_command_per_submission_s": round(all_at_once / students, 2),
         "grader_jobs1_per_submission_s": round(grader_1 / students, 2),
         "grader_steady_per_submission_s": round(statistics.median(steady), 2),
+        "grader_steady_parts_s": parts,
         "grader_jobs2_wall_per_submission_s": round(grader_2 / students, 2),
         "grader_statuses": sorted(statuses),
     }
