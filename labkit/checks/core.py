@@ -47,7 +47,11 @@ class CheckContext:
 
     def client(self, service: str, region: str | None = None):
         """A boto3 client on a fresh session: pinned endpoint, fake credentials, nothing read
-        from ~/.aws or the environment, nothing a kernel could have patched on a shared session."""
+        from ~/.aws or the environment, nothing a kernel could have patched on a shared session.
+        One per service and region for the whole run (making one costs tens of milliseconds)."""
+        return self.cached(f"client:{service}:{region or self.region}", lambda: self._new_client(service, region))
+
+    def _new_client(self, service: str, region: str | None):
         import boto3
         from botocore.config import Config
 
