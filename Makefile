@@ -27,6 +27,7 @@ test: $(STAMP)
 # Regenerate both languages and the student versions from their sources.
 build: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m coursebuild
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grader.samples.make_samples
 
 # Are the built notebooks up to date with their sources, and every translation current?
 check-build: $(STAMP)
