@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Binds 127.0.0.1 only. Jupyter refuses to run as root unless told (containers, CI machines).
 lab: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir="$(CURDIR)" \
-		--LabApp.default_url=/lab/tree/course
+		--LabApp.default_url=/lab/tree/course $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
