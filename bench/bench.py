@@ -1,11 +1,13 @@
 """Benchmarks the issue asks for, in one run, with the figures printed as a table (and JSON).
 
-    make bench            # or: .venv/bin/python bench/bench.py [--rounds 5] [--only coldstart,build,notebook,grade]
+    make bench            # or: .venv/bin/python bench/bench.py [--rounds 5] [--only coldstart,build,notebook,grade,class]
 
 1. cold start to the first successful ECR call: labkit's local cloud vs a bare moto_server (goal ratio <= 1.2)
 2. build + push of the lesson's Flask app image with `labkit docker` (goal <= 2 s)
 3. lab 02 solution notebook execution (goal <= 10 s)
 4. autograde time per submission: `grader autograde` vs plain nbgrader on a trivial one-cell notebook (goal <= 2x)
+5. (for instructors, no goal) a class of good lab 02 submissions graded with `grader autograde --jobs 2`:
+   wall time per submission, i.e. what grading a whole class costs
 """
 from __future__ import annotations
 
@@ -160,7 +162,52 @@ def bench_grade(rounds: int) -> dict:
     return result
 
 
-BENCHES = {"coldstart": bench_coldstart, "build": bench_build_push, "notebook": bench_notebook, "grade": bench_grade}
+def bench_class(rounds: int) -> dict:
+    """A class of `rounds` (at least 4) copies of the good lab 02 sample, graded in one command."""
+    students = max(4, rounds)
+    sample = ROOT / "grader" / "samples" / "lab02" / "good" / "lab02.ipynb"
+    with tempfile.TemporaryDirectory(prefix="grader-class-") as tmp:
+        root = Path(tmp) / "course"
+        grader = [str(BIN / "grader")]
+        subprocess.run(grader + ["init", "--course", str(root), "lab02", "--solutions", str(ROOT / "solutions")],
+                       check=True, capture_output=True)
+        for i in range(students):
+            target = root / "submitted" / f"s{i:02d}" / "lab02"
+            target.mkdir(parents=True)
+            shutil.copy(sample, target / "lab02.ipynb")
+        t0 = time.perf_counter()
+        subprocess.run(grader + ["autograde", "lab02", "--course", str(root), "--jobs", "2"], check=True, capture_output=True)
+        wall = time.perf_counter() - t0
+        results = [json.loads(path.read_text()) for path in sorted(root.glob("autograded/*/lab02/labkit-results.json"))]
+    scores = sorted({r.get("score") for r in results}, key=str)
+    return {"students": students, "wall_s": round(wall, 2), "wall_per_submission_s": round(wall / students, 2),
+            "steady_per_submission_s": round(statistics.median(r["timing"]["total"] for r in results), 2),
+            "scores": scores, "note": "two workers; a lab 02 notebook takes ~5 s to run, so this is no overhead figure"}
+
+
+BENCHES = {"coldstart": bench_coldstart, "build": bench_build_push, "notebook": bench_notebook, "grade": bench_grade,
+           "class": bench_class}
+
+# (part, label, figure, goal, how the figure compares with the goal)
+SUMMARY = [
+    ("coldstart", "cold start, labkit / bare moto_server", "ratio", "goal_ratio"),
+    ("build", "build + tag + push of the lesson's app (s)", "build_tag_push_s", "goal_s"),
+    ("notebook", "lab 02 solution notebook (s)", "lab02_solution_s", "goal_s"),
+    ("grade", "autograde per submission / plain nbgrader", "ratio_vs_nbgrader_one_command", "goal_ratio"),
+    ("class", "a class of lab 02, per submission, 2 workers (s)", "wall_per_submission_s", None),
+]
+
+
+def summary(figures: dict) -> str:
+    rows = ["| measure | figure | goal | met |", "|---|---|---|---|"]
+    for part, label, figure, goal in SUMMARY:
+        if part not in figures:
+            continue
+        value = figures[part][figure]
+        target = figures[part][goal] if goal else None
+        met = "" if target is None else ("yes" if value <= target else "NO")
+        rows.append(f"| {label} | {value} | {'' if target is None else '<= ' + str(target)} | {met} |")
+    return "\n".join(rows)
 
 
 def main() -> int:
@@ -174,6 +221,7 @@ def main() -> int:
         print(f"== {name} ...", flush=True)
         figures[name] = BENCHES[name](args.rounds)
         print(json.dumps(figures[name], indent=2), flush=True)
+    print(summary(figures))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0
