@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 
-from .helpers import all_builds
+import pytest
+
+from coursebuild.release import CODE_STUB, TEXT_STUB
+
+from .helpers import REPO, all_builds
 
 REGION = re.compile(r"^\s*#+\s*BEGIN (SOLUTION|HIDDEN TESTS)\s*$(.*?)^\s*#+\s*END \1\s*$",
                     re.MULTILINE | re.DOTALL)
@@ -67,3 +72,25 @@ def test_student_version_equals_nbgrader_command_line(tmp_path, fixture_build):
                    cwd=tmp_path, check=True, capture_output=True, timeout=120)
     released = tmp_path / "release" / "lab99" / "lab99.ipynb"
     assert released.read_bytes() == fixture_build.outputs["labs/en/lab99.ipynb"]
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_committed_labs_equal_nbgrader_command_line(tmp_path, lang):
+    """The committed labs/<lang>/*.ipynb, byte for byte, are what `nbgrader generate_assignment`
+    makes of the committed solutions/<lang>/*.ipynb, with the language's stubs in nbgrader_config.py."""
+    names = sorted(p.stem for p in (REPO / "solutions" / lang).glob("*.ipynb"))
+    assert names, f"no solutions/{lang}/*.ipynb"
+    for name in names:
+        source = tmp_path / "source" / name / f"{name}.ipynb"
+        source.parent.mkdir(parents=True)
+        shutil.copy(REPO / "solutions" / lang / f"{name}.ipynb", source)
+    (tmp_path / "nbgrader_config.py").write_text(
+        f"c.ClearSolutions.code_stub = {{'python': {CODE_STUB[lang]!r}}}\n"
+        f"c.ClearSolutions.text_stub = {TEXT_STUB[lang]!r}\n")
+    for name in names:
+        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", name, "--no-db", "--force",
+                        f"--CourseDirectory.root={tmp_path}", f"--Exchange.root={tmp_path / 'exchange'}"],
+                       cwd=tmp_path, check=True, capture_output=True, timeout=120)
+        released = tmp_path / "release" / name / f"{name}.ipynb"
+        assert released.read_bytes() == (REPO / "labs" / lang / f"{name}.ipynb").read_bytes(), \
+            f"labs/{lang}/{name}.ipynb is not what nbgrader makes of solutions/{lang}/{name}.ipynb: run `make build`"
