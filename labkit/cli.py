@@ -35,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     from labkit.config import settings
 
     if args.command == "up":
-        cloud, reused = session.ensure_cloud()
+        try:
+            cloud, reused = session.ensure_cloud()
+        except session.PortInUse as error:
+            print(error, file=sys.stderr)
+            return 1
         print(text("cli.up.reused" if reused else "cli.up.started", endpoint=cloud.endpoint, pid=cloud.pid))
         return 0
     if args.command == "down":

@@ -7,16 +7,26 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from labkit import env as cloud_env
-from labkit.cloud.process import CloudProcess, find_cloud, start_cloud
+from labkit.cloud.process import CloudProcess, CloudStartError, find_cloud, port_in_use, start_cloud
 from labkit.config import DEFAULT_ACCOUNT, DEFAULT_REGION, settings
 
 
 class CloudNotRunning(RuntimeError):
     pass
+
+
+class PortInUse(CloudStartError):
+    """The port is held by a program that is not the local cloud (LocalStack also uses 4566)."""
+
+
+# A cloud another kernel is starting right now holds the port before it answers: wait this long
+# for it to answer before calling the port's owner a stranger.
+STARTING_GRACE_S = 5.0
 
 
 @dataclass
@@ -45,6 +55,16 @@ def ensure_cloud() -> tuple[CloudProcess, bool]:
         return cloud, True
     if s.managed:  # the grader owns this cloud; if it is gone, starting another would hide that
         raise CloudNotRunning(f"the local cloud managed for this run is not answering on port {s.aws_port}")
+    if port_in_use(s.aws_port):
+        deadline = time.monotonic() + STARTING_GRACE_S
+        while time.monotonic() < deadline:
+            cloud = find_cloud(s.home, s.aws_port)
+            if cloud is not None:
+                return cloud, True
+            time.sleep(0.1)
+        from labkit.messages import text
+
+        raise PortInUse(text("start.port_in_use", port=s.aws_port, other=s.aws_port + 1))
     return start_cloud(s.home, s.aws_port), False
 
 

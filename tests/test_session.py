@@ -81,3 +81,35 @@ def test_reset_needs_the_control_token(cloud):
     assert err.value.code == 403
     assert cloud.control("reset") == {"reset": True}
     assert json.loads(urllib.request.urlopen(f"{cloud.endpoint}/_labkit/health").read())["service"] == "labkit"
+
+
+@pytest.fixture
+def port_taken_by_a_stranger(private_env, monkeypatch):
+    """Something that is not the local cloud listens on the port (as LocalStack would on 4566)."""
+    import socket
+
+    from labkit import session
+
+    env, port = private_env
+    monkeypatch.setattr(session, "STARTING_GRACE_S", 0.3)
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", port))
+        stranger.listen()
+        yield port
+
+
+@pytest.mark.parametrize("lang, words", [("en", "already used by another program"), ("ko", "다른 프로그램이 이미 쓰고")])
+def test_a_port_held_by_another_program_is_named_with_the_way_out(port_taken_by_a_stranger, monkeypatch, capsys,
+                                                                   lang, words):
+    import labkit
+    from labkit.cli import main
+
+    port = port_taken_by_a_stranger
+    monkeypatch.setenv("LABKIT_LANG", lang)
+    with pytest.raises(labkit.session.PortInUse) as raised:
+        labkit.start()
+    assert words in str(raised.value) and f'LABKIT_AWS_PORT"] = "{port + 1}"' in str(raised.value)
+    assert main(["up"]) == 1
+    err = capsys.readouterr().err
+    assert words in err and f"export LABKIT_AWS_PORT={port + 1}" in err
+    assert health(port) is None  # nothing of ours was left half-started

@@ -71,6 +71,16 @@ def health(port: int, timeout: float = 1.0) -> dict | None:
         return None
 
 
+def port_in_use(port: int) -> bool:
+    """Something (anything) already listens on 127.0.0.1:port."""
+    with socket.socket() as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
