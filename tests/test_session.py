@@ -38,6 +38,8 @@ def test_up_status_down_cycle(private_env):
     down = labkit_cli(env, "down")
     assert down.returncode == 0 and "stopped" in down.stdout
     assert health(port) is None
+    # at once again, on the same port (its old connections may still be in TIME_WAIT)
+    assert labkit_cli(env, "up").returncode == 0 and health(port) is not None
 
 
 def test_start_reuses_a_running_cloud_and_sets_the_environment(private_env):

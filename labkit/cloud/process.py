@@ -74,6 +74,8 @@ def health(port: int, timeout: float = 1.0) -> dict | None:
 def port_in_use(port: int) -> bool:
     """Something (anything) already listens on 127.0.0.1:port."""
     with socket.socket() as s:
+        # As the server binds: connections a stopped cloud left in TIME_WAIT do not count.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:
