@@ -6,9 +6,11 @@ the student; the grade itself is decided by the grader outside the kernel (see g
 from __future__ import annotations
 
 import html
+from urllib.parse import urlsplit
 
 from labkit.checks.core import INFRA, CheckContext, Result
 from labkit.checks.registry import get_lab
+from labkit.cloud.process import health
 from labkit.messages import text
 
 
@@ -26,8 +28,18 @@ def kernel_context() -> CheckContext:
     return CheckContext.from_environment(answers=answers)
 
 
+class CloudDown(RuntimeError):
+    """Nothing answers where this kernel's local cloud should be (not started, or stopped since)."""
+
+
 def run_step(lab_id: str, step_id: str, include_hidden: bool = False, ctx: CheckContext | None = None) -> list[Result]:
-    return get_lab(lab_id).step(step_id).run(ctx or kernel_context(), include_hidden=include_hidden)
+    if ctx is None:
+        ctx = kernel_context()
+        # Checked once up front: otherwise every condition reports its own connection error as
+        # a checker problem, when all the student has to do is run `labkit.start()` again.
+        if health(urlsplit(ctx.endpoint).port or 0) is None:
+            raise CloudDown(text("progress.cloud_down"))
+    return get_lab(lab_id).step(step_id).run(ctx, include_hidden=include_hidden)
 
 
 def render_html(lab_id: str, step_id: str, results: list[Result], lang: str | None = None) -> str:
@@ -72,9 +84,11 @@ def check_progress(lab_id: str, step_id: str):
         try:
             results = run_step(lab_id, step_id)
             report.value = render_html(lab_id, step_id, results)
-        except Exception as exc:  # e.g. the local cloud is down: say so, never a traceback
-            report.value = (f"<div style='color:#b26a00'>⚠ {html.escape(text('progress.cloud_down'))} "
-                            f"({html.escape(type(exc).__name__)})</div>")
+        except CloudDown as exc:
+            report.value = f"<div style='color:#b26a00'>⚠ {html.escape(str(exc))}</div>"
+        except Exception as exc:  # never a traceback under the button
+            detail = text("check.crashed", error=f"{type(exc).__name__}: {exc}")
+            report.value = f"<div style='color:#b26a00'>⚠ {html.escape(detail)}</div>"
 
     button.on_click(on_click)
     box = widgets.VBox([button, report])

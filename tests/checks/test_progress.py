@@ -1,6 +1,8 @@
 """Check my progress and the test-cell assertions, in both languages, against a real local cloud."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from labkit.checks.core import INFRA, Result
@@ -52,13 +54,33 @@ def test_assert_step_fails_with_the_unmet_conditions_then_passes(kernel_like, aw
     assert assert_step("lab02", "repository", hidden=True) == 3
 
 
-def test_cloud_down_is_reported_as_our_problem_not_the_student(monkeypatch, tmp_path):
+@pytest.mark.parametrize("lang, words", [("en", "Run the first cell again"), ("ko", "첫 번째 셀(`labkit.start()`)을 다시 실행")])
+def test_a_stopped_cloud_tells_the_student_to_run_the_first_cell(monkeypatch, tmp_path, lang, words):
+    """Not one 'checker problem' per condition: the one thing to do, said once, in their language."""
+    from labkit.checks.progress import CloudDown
     from labkit.cloud.process import free_port
 
     monkeypatch.setenv("LABKIT_AWS_PORT", str(free_port()))  # nothing listens there
     monkeypatch.setenv("LABKIT_HOME", str(tmp_path))
+    monkeypatch.setenv("LABKIT_LANG", lang)
+    with pytest.raises(CloudDown, match=re.escape(words)):
+        run_step("lab02", "repository")
+    with pytest.raises(RuntimeError, match=re.escape(words)):
+        assert_step("lab02", "repository")
+    box = check_progress("lab02", "repository")
+    box.check()
+    assert words in box.children[1].value and "labkit-progress" not in box.children[1].value
+
+
+def test_a_crashing_condition_is_reported_as_our_problem_not_the_student(kernel_like, monkeypatch):
+    from labkit.checks import lab02
+
+    def broken(ctx):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(lab02.LAB.step("repository"), "conditions", [broken])
     results = run_step("lab02", "repository")
-    assert results and all(r.kind == INFRA for r in results)
+    assert [r.kind for r in results] == [INFRA]
     with pytest.raises(RuntimeError, match="not your fault"):
         assert_step("lab02", "repository")
 
