@@ -188,7 +188,7 @@ def bench_class(rounds: int) -> dict:
 BENCHES = {"coldstart": bench_coldstart, "build": bench_build_push, "notebook": bench_notebook, "grade": bench_grade,
            "class": bench_class}
 
-# (part, label, figure, goal, how the figure compares with the goal)
+# (part, label, key of the figure, key of its goal or None): the figure meets its goal when <= it
 SUMMARY = [
     ("coldstart", "cold start, labkit / bare moto_server", "ratio", "goal_ratio"),
     ("build", "build + tag + push of the lesson's app (s)", "build_tag_push_s", "goal_s"),

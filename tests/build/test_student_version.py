@@ -62,16 +62,20 @@ def test_fixture_secrets_are_gone_and_stubs_are_in_the_notebook_language(fixture
         assert b"SECRET_HIDDEN_ASSERT" in solution and b"SECRET_MANUAL_ANSWER" in solution
 
 
+def _nbgrader_release(root, name: str) -> bytes:
+    """`nbgrader generate_assignment NAME --no-db` in course dir `root`: the released notebook's bytes."""
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", name, "--no-db", "--force",
+                    f"--CourseDirectory.root={root}", f"--Exchange.root={root / 'exchange'}"],
+                   cwd=root, check=True, capture_output=True, timeout=120)
+    return (root / "release" / name / f"{name}.ipynb").read_bytes()
+
+
 def test_student_version_equals_nbgrader_command_line(tmp_path, fixture_build):
     """Same bytes as `nbgrader generate_assignment --no-db` run by hand (one process start, ≈ 2 s)."""
     source = tmp_path / "source" / "lab99" / "lab99.ipynb"
     source.parent.mkdir(parents=True)
     source.write_bytes(fixture_build.outputs["solutions/en/lab99.ipynb"])
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "lab99", "--no-db", "--force",
-                    f"--CourseDirectory.root={tmp_path}", f"--Exchange.root={tmp_path / 'exchange'}"],
-                   cwd=tmp_path, check=True, capture_output=True, timeout=120)
-    released = tmp_path / "release" / "lab99" / "lab99.ipynb"
-    assert released.read_bytes() == fixture_build.outputs["labs/en/lab99.ipynb"]
+    assert _nbgrader_release(tmp_path, "lab99") == fixture_build.outputs["labs/en/lab99.ipynb"]
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
@@ -88,9 +92,5 @@ def test_committed_labs_equal_nbgrader_command_line(tmp_path, lang):
         f"c.ClearSolutions.code_stub = {{'python': {CODE_STUB[lang]!r}}}\n"
         f"c.ClearSolutions.text_stub = {TEXT_STUB[lang]!r}\n")
     for name in names:
-        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", name, "--no-db", "--force",
-                        f"--CourseDirectory.root={tmp_path}", f"--Exchange.root={tmp_path / 'exchange'}"],
-                       cwd=tmp_path, check=True, capture_output=True, timeout=120)
-        released = tmp_path / "release" / name / f"{name}.ipynb"
-        assert released.read_bytes() == (REPO / "labs" / lang / f"{name}.ipynb").read_bytes(), \
+        assert _nbgrader_release(tmp_path, name) == (REPO / "labs" / lang / f"{name}.ipynb").read_bytes(), \
             f"labs/{lang}/{name}.ipynb is not what nbgrader makes of solutions/{lang}/{name}.ipynb: run `make build`"
