@@ -281,7 +281,7 @@ def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, 
         notes.append(("note.cell_timeout", {"cell": _cell_label(submitted, index), "seconds": state.timeout}))
     for index in run["truncated"]:
         notes.append(("note.output_truncated", {"cell": _cell_label(submitted, index),
-                                                "limit": f"{state.api.config.GuardedExecute.max_output_bytes:,} characters"}))
+                                                "limit": f"{state.api.config.GuardedExecute.max_output_bytes:,}"}))
     if run["bogus_scores"]:
         notes.append(("note.bogus_partial_credit", {"cells": ", ".join(f"'{g}'" for g in dict.fromkeys(run["bogus_scores"]))}))
     outcome = {"success": bool(result.get("success")), "notes": notes, "log_tail": "\n".join(log.strip().splitlines()[-40:]),

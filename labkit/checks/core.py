@@ -78,30 +78,53 @@ class CheckContext:
 Condition = Callable[[CheckContext], list[Result]]
 
 
+def points_of(condition: Condition) -> float:
+    """Points a condition is worth (declared with @condition), without running it."""
+    return float(getattr(condition, "points", 1.0))
+
+
+def _run_condition(condition: Condition, ctx: CheckContext) -> list[Result]:
+    try:
+        return condition(ctx)
+    except Exception as exc:  # the checker's fault, not the student's
+        return [Result(condition=getattr(condition, "__name__", "check"), passed=False, key="check.crashed",
+                       points=points_of(condition), kind=INFRA, params={"error": f"{type(exc).__name__}: {exc}"})]
+
+
 @dataclass
 class Step:
     id: str                 # also the nbgrader grade_id of the step's test cell
     title_key: str
     conditions: list[Condition]
     hidden: list[Condition] = field(default_factory=list)  # only the grader and hidden tests run these
+    # What must hold before the conditions mean anything (e.g. "Exercise 3 is answered at all").
+    # Worth no points itself. When it fails, the step is that one failure, carrying every point
+    # of the step, instead of each condition repeating it.
+    gate: Condition | None = None
 
     def run(self, ctx: CheckContext, include_hidden: bool = False) -> list[Result]:
+        conditions = [*self.conditions, *(self.hidden if include_hidden else [])]
         results: list[Result] = []
-        for condition in [*self.conditions, *(self.hidden if include_hidden else [])]:
-            try:
-                found = condition(ctx)
-            except Exception as exc:  # the checker's fault, not the student's
-                found = [Result(condition=getattr(condition, "__name__", "check"), passed=False,
-                                key="check.crashed", kind=INFRA, params={"error": f"{type(exc).__name__}: {exc}"})]
-            for r in found:
-                r.step = self.id
-            results.extend(found)
+        blocked = [r for r in _run_condition(self.gate, ctx) if not r.passed] if self.gate else []
+        if blocked:
+            one = blocked[0]
+            one.points = float(sum(points_of(c) for c in conditions))
+            results.append(one)
+        else:
+            for condition in conditions:
+                results.extend(_run_condition(condition, ctx))
+        for r in results:
+            r.step = self.id
         return results
 
     def max_points(self, include_hidden: bool = True) -> float:
         """Points the step is worth; needs no cloud (each condition declares `points`)."""
         conditions = [*self.conditions, *(self.hidden if include_hidden else [])]
-        return float(sum(getattr(c, "points", 1.0) for c in conditions))
+        return float(sum(points_of(c) for c in conditions))
+
+    def hidden_points(self) -> float:
+        """Points only the grader checks (what Check my progress cannot show)."""
+        return float(sum(points_of(c) for c in self.hidden))
 
 
 @dataclass

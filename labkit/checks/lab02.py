@@ -5,7 +5,7 @@ docker client state in LABKIT_HOME, and the written answer to Exercise 3.
 """
 from __future__ import annotations
 
-import json
+import shlex
 
 from labkit.checks import commands
 from labkit.checks.answers import answer_text
@@ -20,6 +20,7 @@ IMAGE_URI = f"{REGISTRY}/{REPOSITORY}"
 TAGS = ("v1.0", "latest")
 CMD = ["python", "app.py"]
 PORT = "8080/tcp"
+PORT_NUMBER = 8080  # what messages show: a bare number, so Korean can say "8080번 포트"
 APP_FILE = "/app/app.py"  # WORKDIR /app + COPY . .
 OTHER_REGIONS = ("us-east-1", "us-west-2", "ap-northeast-1", "ap-northeast-3", "eu-west-1")
 
@@ -62,7 +63,9 @@ def repository_exists(ctx: CheckContext) -> list[Result]:
 @condition(points=1)
 def repository_scan_on_push(ctx: CheckContext) -> list[Result]:
     repo = _repository(ctx)
-    ok = bool(repo and repo.get("imageScanningConfiguration", {}).get("scanOnPush"))
+    if repo is None:
+        return [Result("repository.scan_on_push", False, "lab02.repository.scan_on_push.no_repository")]
+    ok = bool(repo.get("imageScanningConfiguration", {}).get("scanOnPush"))
     return [Result("repository.scan_on_push", ok,
                    "lab02.repository.scan_on_push.ok" if ok else "lab02.repository.scan_on_push.off")]
 
@@ -70,10 +73,12 @@ def repository_scan_on_push(ctx: CheckContext) -> list[Result]:
 @condition(points=1)
 def repository_tags_mutable(ctx: CheckContext) -> list[Result]:
     repo = _repository(ctx)
-    mutability = (repo or {}).get("imageTagMutability")
-    ok = mutability == "MUTABLE"
-    return [Result("repository.mutable", ok, "lab02.repository.mutable.ok" if ok else "lab02.repository.mutable.bad",
-                   params={"value": mutability or "-"})]
+    if repo is None:
+        return [Result("repository.mutable", False, "lab02.repository.mutable.no_repository")]
+    mutability = repo.get("imageTagMutability") or "MUTABLE"  # ECR's default when unset
+    if mutability == "MUTABLE":
+        return [Result("repository.mutable", True, "lab02.repository.mutable.ok")]
+    return [Result("repository.mutable", False, "lab02.repository.mutable.bad", params={"value": mutability})]
 
 
 # -- step 2: docker login ------------------------------------------------------------------
@@ -100,22 +105,41 @@ def built_image_exists(ctx: CheckContext) -> list[Result]:
     return [Result("build.exists", ok, "lab02.build.exists.ok" if ok else "lab02.build.exists.missing")]
 
 
+def command_line(argv: list[str]) -> str:
+    """A command as a student would type it (`python app.py`), not as JSON."""
+    return shlex.join(argv)
+
+
+def port_list(ports) -> str:
+    """`8080, 53/udp`: tcp ports as bare numbers (as EXPOSE writes them), others with their protocol."""
+    return ", ".join(sorted(p.removesuffix("/tcp") for p in ports))
+
+
 @condition(points=1)
 def built_image_cmd(ctx: CheckContext) -> list[Result]:
     image = _local_image(ctx)
-    cmd = images.effective_command(image.config) if image else None
-    ok = cmd == CMD
-    return [Result("build.cmd", ok, "lab02.build.cmd.ok" if ok else "lab02.build.cmd.bad",
-                   params={"found": json.dumps(cmd), "expected": json.dumps(CMD)})]
+    if image is None:
+        return [Result("build.cmd", False, "lab02.build.cmd.no_image")]
+    cmd = images.effective_command(image.config)
+    if cmd is None:
+        return [Result("build.cmd", False, "lab02.build.cmd.none")]
+    if cmd != CMD:
+        return [Result("build.cmd", False, "lab02.build.cmd.bad",
+                       params={"found": command_line(cmd), "expected": command_line(CMD)})]
+    return [Result("build.cmd", True, "lab02.build.cmd.ok", params={"expected": command_line(CMD)})]
 
 
 @condition(points=1)
 def built_image_port(ctx: CheckContext) -> list[Result]:
     image = _local_image(ctx)
-    ports = sorted(images.exposed_ports(image.config)) if image else []
-    ok = PORT in ports
-    return [Result("build.port", ok, "lab02.build.port.ok" if ok else "lab02.build.port.bad",
-                   params={"found": ", ".join(ports) or "-", "expected": PORT})]
+    if image is None:
+        return [Result("build.port", False, "lab02.build.port.no_image")]
+    ports = images.exposed_ports(image.config)
+    if PORT in ports:
+        return [Result("build.port", True, "lab02.build.port.ok", params={"port": PORT_NUMBER})]
+    if not ports:
+        return [Result("build.port", False, "lab02.build.port.none", params={"port": PORT_NUMBER})]
+    return [Result("build.port", False, "lab02.build.port.bad", params={"found": port_list(ports), "port": PORT_NUMBER})]
 
 
 # -- step 4: tag and push ---------------------------------------------------------------------
@@ -144,40 +168,66 @@ def _pushed_image(ctx: CheckContext):
     return ctx.cached("pushed_image", fetch)
 
 
+def short_digest(digest: str) -> str:
+    """`sha256:1a2b3c4d5e6f`: enough to tell two images apart in a sentence."""
+    algorithm, _, hexdigits = digest.partition(":")
+    return f"{algorithm}:{hexdigits[:12]}"
+
+
 @condition(points=1)
 def pushed_tags(ctx: CheckContext) -> list[Result]:
+    if _repository(ctx) is None:
+        return [Result("push.tags", False, "lab02.push.tags.no_repository")]
     tags = _pushed(ctx)
     missing = [t for t in TAGS if t not in tags]
-    return [Result("push.tags", not missing, "lab02.push.tags.ok" if not missing else "lab02.push.tags.missing",
-                   params={"missing": ", ".join(missing), "uri": IMAGE_URI})]
+    if not missing:
+        return [Result("push.tags", True, "lab02.push.tags.ok", params={"uri": IMAGE_URI})]
+    if len(missing) == len(TAGS):
+        return [Result("push.tags", False, "lab02.push.tags.none", params={"uri": IMAGE_URI})]
+    have = [t for t in TAGS if t in tags]
+    return [Result("push.tags", False, "lab02.push.tags.missing",
+                   params={"tag": missing[0], "have": have[0], "uri": IMAGE_URI})]
 
 
 @condition(points=1)
 def pushed_one_digest(ctx: CheckContext) -> list[Result]:
     tags = _pushed(ctx)
-    digests = {tags.get(t) for t in TAGS}
-    ok = len(digests) == 1 and None not in digests
-    return [Result("push.one_digest", ok, "lab02.push.one_digest.ok" if ok else "lab02.push.one_digest.bad",
-                   params={"v1": tags.get("v1.0", "-"), "latest": tags.get("latest", "-")})]
+    missing = [t for t in TAGS if t not in tags]
+    if len(missing) == len(TAGS):
+        return [Result("push.one_digest", False, "lab02.push.one_digest.nothing")]
+    if missing:
+        return [Result("push.one_digest", False, "lab02.push.one_digest.not_pushed", params={"tag": missing[0]})]
+    if tags["v1.0"] != tags["latest"]:
+        return [Result("push.one_digest", False, "lab02.push.one_digest.bad",
+                       params={"v1": short_digest(tags["v1.0"]), "latest": short_digest(tags["latest"])})]
+    return [Result("push.one_digest", True, "lab02.push.one_digest.ok")]
 
 
 @condition(points=1)
 def pushed_config(ctx: CheckContext) -> list[Result]:
     image = _pushed_image(ctx)
     if image is None:
-        return [Result("push.config", False, "lab02.push.config.missing")]
+        return [Result("push.config", False, "lab02.push.config.missing", params={"uri": IMAGE_URI})]
     cmd = images.effective_command(image.config)
     ports = images.exposed_ports(image.config)
-    ok = cmd == CMD and PORT in ports
-    return [Result("push.config", ok, "lab02.push.config.ok" if ok else "lab02.push.config.bad",
-                   params={"cmd": json.dumps(cmd), "ports": ", ".join(sorted(ports)) or "-"})]
+    if cmd is None:
+        return [Result("push.config", False, "lab02.push.config.cmd_none")]
+    if cmd != CMD:
+        return [Result("push.config", False, "lab02.push.config.cmd_bad",
+                       params={"found": command_line(cmd), "expected": command_line(CMD)})]
+    if not ports:
+        return [Result("push.config", False, "lab02.push.config.port_none", params={"port": PORT_NUMBER})]
+    if PORT not in ports:
+        return [Result("push.config", False, "lab02.push.config.port_bad",
+                       params={"found": port_list(ports), "port": PORT_NUMBER})]
+    return [Result("push.config", True, "lab02.push.config.ok", params={"cmd": command_line(cmd), "port": PORT_NUMBER})]
 
 
 @condition(points=1)
 def pushed_app_file(ctx: CheckContext) -> list[Result]:
     image = _pushed_image(ctx)
     if image is None:
-        return [Result("push.app_py", False, "lab02.push.config.missing")]
+        return [Result("push.app_py", False, "lab02.push.app_py.no_image", params={"path": APP_FILE})]
     ok = APP_FILE in image.files()
     return [Result("push.app_py", ok, "lab02.push.app_py.ok" if ok else "lab02.push.app_py.missing",
                    params={"path": APP_FILE})]
@@ -185,14 +235,19 @@ def pushed_app_file(ctx: CheckContext) -> list[Result]:
 
 # -- step 5: Exercise 3, the command sequence ----------------------------------------------------
 
+@condition(points=0)
+def exercise3_answered(ctx: CheckContext) -> list[Result]:
+    """The step's gate: with only the placeholder there, the step is one "not answered yet"."""
+    answered = answer_text(ctx, "exercise3") is not None
+    return [Result("exercise3.answered", answered,
+                   "lab02.exercise3.answered" if answered else "lab02.exercise3.unanswered", points=0)]
+
+
 def _exercise3(ctx: CheckContext) -> dict:
     """Where each expected command first appears in the answer (line numbers), or None."""
     def analyse():
-        text = _without_stub(answer_text(ctx, "exercise3") or "")
-        found = {"answered": bool(text.strip()), "login": None, "build": None, "tag": None, "push": None,
-                 "built_names": set()}
-        if not found["answered"]:
-            return found
+        text = answer_text(ctx, "exercise3") or ""
+        found = {"login": None, "build": None, "tag": None, "push": None, "built_names": set()}
         for cmd in commands.parse(text).commands:
             argv = cmd.argv
             if argv[:3] == ["aws", "ecr", "get-login-password"] and cmd.pipe_to is not None:
@@ -220,36 +275,21 @@ def _exercise3(ctx: CheckContext) -> dict:
     return ctx.cached("exercise3", analyse)
 
 
-def _without_stub(text: str) -> str:
-    """Drop nbgrader's placeholder (`# YOUR CODE HERE`, `raise NotImplementedError()`)."""
-    stub = {"# YOUR CODE HERE", "raise NotImplementedError()"}
-    return "\n".join(line for line in text.splitlines() if line.strip() not in stub)
-
-
 def _with_tag(ref: str) -> str:
     last = ref.rsplit("/", 1)[-1]
     return ref if ":" in last or "@" in last else f"{ref}:latest"
 
 
-def _exercise3_result(ctx: CheckContext, part: str) -> list[Result]:
-    found = _exercise3(ctx)
-    if not found["answered"]:
-        return [Result(f"exercise3.{part}", False, "lab02.exercise3.unanswered")]
-    ok = found[part] is not None
-    return [Result(f"exercise3.{part}", ok, f"lab02.exercise3.{part}.{'ok' if ok else 'missing'}",
-                   params={"registry": REGISTRY, "uri": IMAGE_URI})]
-
-
 @condition(points=1)
 def exercise3_login(ctx):
-    return _exercise3_result(ctx, "login")
+    ok = _exercise3(ctx)["login"] is not None
+    return [Result("exercise3.login", ok, "lab02.exercise3.login.ok" if ok else "lab02.exercise3.login.missing",
+                   params={"registry": REGISTRY})]
 
 
 @condition(points=1)
 def exercise3_build_and_tag(ctx):
     found = _exercise3(ctx)
-    if not found["answered"]:
-        return [Result("exercise3.build_tag", False, "lab02.exercise3.unanswered")]
     ok = found["build"] is not None and found["tag"] is not None
     return [Result("exercise3.build_tag", ok, "lab02.exercise3.build_tag.ok" if ok else "lab02.exercise3.build_tag.missing",
                    params={"uri": IMAGE_URI})]
@@ -257,7 +297,9 @@ def exercise3_build_and_tag(ctx):
 
 @condition(points=1)
 def exercise3_push(ctx):
-    return _exercise3_result(ctx, "push")
+    ok = _exercise3(ctx)["push"] is not None
+    return [Result("exercise3.push", ok, "lab02.exercise3.push.ok" if ok else "lab02.exercise3.push.missing",
+                   params={"uri": IMAGE_URI})]
 
 
 @condition(points=1)
@@ -265,8 +307,6 @@ def exercise3_order(ctx):
     """Login, build, tag, push, in that order (login may come any time before the push, as
     for a real registry, but the seed's answer logs in first)."""
     found = _exercise3(ctx)
-    if not found["answered"]:
-        return [Result("exercise3.order", False, "lab02.exercise3.unanswered")]
     lines = [found[p] for p in ("login", "build", "tag", "push")]
     if None in lines:
         return [Result("exercise3.order", False, "lab02.exercise3.order.incomplete")]
@@ -282,5 +322,5 @@ LAB = Lab(id="lab02", steps=[
     Step("build", "lab02.step.build", [built_image_exists, built_image_cmd, built_image_port]),
     Step("push", "lab02.step.push", [pushed_tags, pushed_one_digest, pushed_config], hidden=[pushed_app_file]),
     Step("exercise3", "lab02.step.exercise3", [exercise3_login, exercise3_build_and_tag, exercise3_push,
-                                               exercise3_order]),
+                                               exercise3_order], gate=exercise3_answered),
 ])

@@ -46,10 +46,35 @@ def test_labkit_prefix_and_notebook_bang_are_the_same_commands():
     assert all(r.passed for r in results(answer).values())
 
 
-def test_untouched_stub_counts_as_unanswered():
-    found = results("\n# YOUR CODE HERE\nraise NotImplementedError()\n")
-    assert not any(r.passed for r in found.values())
-    assert {r.key for r in found.values()} == {"lab02.exercise3.unanswered"}
+@pytest.mark.parametrize("stub", [
+    "\n# YOUR CODE HERE\nraise NotImplementedError()\n",      # nbgrader's default, English
+    "\n# 여기에 코드를 작성하세요\nraise NotImplementedError()\n",  # the Korean notebook's
+    "\n# YOUR CODE HERE\n",                                    # the stub without the raise line
+    "\n# 여기에 코드를 작성하세요\n",
+    "",
+])
+def test_untouched_stub_is_one_not_answered_yet_worth_the_whole_step(stub):
+    """Said once, in place of four specific failures the student has not even attempted."""
+    found = results(stub)
+    assert list(found) == ["exercise3.answered"]
+    (only,) = found.values()
+    assert (only.passed, only.key, only.points, only.step) == (False, "lab02.exercise3.unanswered", 4, "exercise3")
+
+
+def test_the_built_student_notebooks_count_as_unanswered_in_both_languages():
+    """What a student really opens: the grader reads the answer from the cell source."""
+    import json
+
+    root = Path(__file__).resolve().parents[2]
+    for lang in ("en", "ko"):
+        nb = json.loads((root / "course" / lang / "lab02.ipynb").read_text(encoding="utf-8"))
+        ctx = CheckContext(endpoint="http://127.0.0.1:9", home=Path("/nonexistent"), notebook=nb)
+        assert [r.key for r in get_lab("lab02").step("exercise3").run(ctx)] == ["lab02.exercise3.unanswered"], lang
+
+
+def test_an_answer_written_under_the_stub_line_is_an_answer():
+    found = results("\n# 여기에 코드를 작성하세요\n" + SEED_ANSWER)
+    assert all(r.passed for r in found.values()) and len(found) == 4
 
 
 def test_push_before_tag_is_out_of_order_but_other_parts_count():

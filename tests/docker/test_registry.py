@@ -75,7 +75,7 @@ def test_push_to_a_missing_repository_relays_ecrs_message(built, password, monke
                             "id '123456789012'\n")
     assert "Hint: Create the repository first: aws ecr create-repository --repository-name my-app --region ap-northeast-2" in r.err
     monkeypatch.setenv("LABKIT_LANG", "ko")
-    assert "힌트: 먼저 레포지토리(Repository)를 만드세요" in built("push", REF).err
+    assert "힌트: 먼저 리포지토리(Repository)를 만드세요" in built("push", REF).err
 
 
 def test_push_prints_layers_and_the_registrys_digest(built, password, aws, store):
