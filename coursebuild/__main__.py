@@ -14,7 +14,7 @@ examples:
   python -m coursebuild                 build everything that changed (what `make build` runs)
   python -m coursebuild --check         exit 1 if a built notebook is out of date (CI)
   python -m coursebuild --check --strict   ... or if a Korean translation is stale
-  python -m coursebuild --stamp course/src/02_registries.md:41
+  python -m coursebuild --stamp src/lessons/02_registries.md:41
                                         record that the Korean block at line 41 translates the
                                         current English text (one block per FILE:LINE)
 
@@ -25,7 +25,7 @@ exit status: 0 up to date, 1 out of date (--check) or stale (--strict), 2 a sour
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m coursebuild", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Build course/, solutions/ and labs/ notebooks (en and ko) from their sources.")
+        description="Build course/ (lessons, student labs, landing page) and solutions/ notebooks (en and ko) from their sources.")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if any built notebook differs from its source")
     parser.add_argument("--strict", action="store_true", help="stale Korean translations are errors")

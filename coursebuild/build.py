@@ -1,11 +1,17 @@
 """Which sources exist, what they build to, and bringing the built files up to date.
 
-    course/src/X.md     -> course/en/X.ipynb,    course/ko/X.ipynb
-    solutions/src/X.md  -> solutions/en/X.ipynb, solutions/ko/X.ipynb
-                           labs/en/X.ipynb,      labs/ko/X.ipynb   (nbgrader generate_assignment)
+    src/lessons/X.md  -> course/en/X.ipynb,    course/ko/X.ipynb
+    src/labs/X.md     -> solutions/en/X.ipynb, solutions/ko/X.ipynb        (instructor version)
+                         course/en/X.ipynb,    course/ko/X.ipynb           (student version, by
+                                                                            nbgrader generate_assignment)
+    every source      -> course/index.ipynb   (the students' landing page, both languages)
+    src/diagrams/X.yaml -> img/X.svg next to every notebook showing it, in its language
+
+`course/` is all a student sees (JupyterLab's root in `make lab`): lessons and labs side by side
+per language, no sources, no solutions.
 
 `build(root)` computes every output in memory; `sync(root, result)` writes the ones whose bytes
-changed and removes notebooks built from sources that no longer exist; `compare(root, result)`
+changed and removes notebooks (and diagrams) built from sources that no longer exist; `compare(root, result)`
 says what `sync` would do, for `--check` and the tests.
 """
 from __future__ import annotations
@@ -16,29 +22,40 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coursebuild.diagrams import IMAGE_DIR, build_images, built_by_us
 from coursebuild.errors import SourceError
 from coursebuild.notebook import build_notebook, dumps
+from coursebuild.index import INDEX_NOTEBOOK, INDEX_SOURCE, build_index
 from coursebuild.source import LANGUAGES, Source, Stale, parse
 
 # source folder -> (output folder of the built notebooks, output folder of student versions or None)
 TREES = {
-    "course/src": ("course", None),
-    "solutions/src": ("solutions", "labs"),
+    "src/lessons": ("course", None),
+    "src/labs": ("solutions", "course"),
 }
-OUTPUT_DIRS = tuple(f"{top}/{lang}" for built, student in TREES.values()
-                    for top in (built, student) if top for lang in LANGUAGES)
+OUTPUT_DIRS = ("course", *sorted({f"{top}/{lang}" for built, student in TREES.values()
+                                  for top in (built, student) if top for lang in LANGUAGES}))
+# where diagrams go (coursebuild/diagrams.py): an img/ folder beside each language's notebooks
+IMAGE_DIRS = tuple(f"{d}/{IMAGE_DIR}" for d in OUTPUT_DIRS if "/" in d)
 
 
 @dataclass
 class BuildResult:
-    outputs: dict[str, bytes] = field(default_factory=dict)  # relative path -> bytes
+    outputs: dict[str, bytes] = field(default_factory=dict)  # relative path -> bytes (notebooks)
+    images: dict[str, bytes] = field(default_factory=dict)  # relative path -> bytes (diagrams, SVG)
     sources: list[Source] = field(default_factory=list)
     stale: list[Stale] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
+    index: Source | None = None  # src/index.md, the landing page (not in `sources`)
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        """Every file the build writes: notebooks and diagrams."""
+        return {**self.outputs, **self.images}
 
 
 @dataclass
@@ -46,7 +63,7 @@ class Changes:
     written: list[str] = field(default_factory=list)  # new or changed
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # built from a source that is gone
-    foreign: list[str] = field(default_factory=list)  # notebooks in an output folder no source builds
+    foreign: list[str] = field(default_factory=list)  # notebooks (or SVGs) in an output folder no source builds
 
     @property
     def up_to_date(self) -> bool:
@@ -71,6 +88,8 @@ def find_sources(root: Path) -> list[Path]:
         if folder.is_dir():
             found += sorted(p for p in folder.glob("*.md")
                             if p.name != "README.md" and not p.name.startswith("_"))
+    if (root / INDEX_SOURCE).exists():
+        found.append(root / INDEX_SOURCE)
     return found
 
 
@@ -84,7 +103,7 @@ def read_source(root: Path, path: Path) -> Source:
 
 def build(root: Path, paths: list[Path] | None = None) -> BuildResult:
     """Build every source (or `paths`) in memory. Source errors are collected, not raised;
-    when there are any, `outputs` is empty (nothing half-built gets written)."""
+    when there are any, `outputs` and `images` are empty (nothing half-built gets written)."""
     from coursebuild.release import student_versions
 
     result = BuildResult()
@@ -94,6 +113,9 @@ def build(root: Path, paths: list[Path] | None = None) -> BuildResult:
             result.sources.append(read_source(root, path))
         except SourceError as e:
             result.errors.append(e)
+    index = next((s for s in result.sources if s.path == INDEX_SOURCE), None)
+    if index is not None:
+        result.sources.remove(index)
     ids: dict[str, str] = {}
     for source in result.sources:
         tree = source.path.rsplit("/", 1)[0]
@@ -101,15 +123,19 @@ def build(root: Path, paths: list[Path] | None = None) -> BuildResult:
             result.errors.append(SourceError(source.path, 1, f"sources live in {' or '.join(TREES)}"))
         elif source.is_lab and TREES[tree][1] is None:
             result.errors.append(SourceError(source.path, 1, "'nbgrader: true' sources (labs) live "
-                                                            "in solutions/src"))
+                                                            "in src/labs"))
         if source.id in ids:
             result.errors.append(SourceError(source.path, 1, f"id {source.id!r} is also the id of "
                                                             f"{ids[source.id]}"))
         ids[source.id] = source.path
     if result.errors:
         return result
+    result.images, result.errors = build_images(root, [(s, _notebook_folders(s)) for s in result.sources], index)
+    if result.errors:
+        return result
 
     solutions: dict[tuple[str, str], bytes] = {}
+    claimed: dict[str, str] = {}
     where: dict[tuple[str, str], str] = {}
     for source in result.sources:
         result.stale += source.stale()
@@ -118,14 +144,37 @@ def build(root: Path, paths: list[Path] | None = None) -> BuildResult:
         built_top, student_top = TREES[src_dir]
         for lang in LANGUAGES:
             data = dumps(build_notebook(source, lang))
-            result.outputs[f"{built_top}/{lang}/{name}.ipynb"] = data
+            targets = [f"{built_top}/{lang}/{name}.ipynb"] + ([f"{student_top}/{lang}/{name}.ipynb"] if student_top else [])
+            for target in targets:
+                if target in claimed:  # a lesson and a lab of the same name both land in course/
+                    result.errors.append(SourceError(source.path, 1, f"{target} is built from {claimed[target]} too"))
+                claimed[target] = source.path
+            result.outputs[targets[0]] = data
             if student_top:
                 solutions[(lang, name)] = data
                 where[(lang, name)] = f"{student_top}/{lang}/{name}.ipynb"
+    if result.errors:
+        result.outputs, result.images = {}, {}
+        return result
     for key, data in student_versions(solutions).items():
         result.outputs[where[key]] = data
+    if index is not None:
+        result.stale += index.stale()
+        try:
+            result.outputs[INDEX_NOTEBOOK] = dumps(build_index(index, result.sources))
+        except SourceError as e:
+            result.errors.append(e)
+            result.outputs, result.images = {}, {}
+            return result
+        result.index = index
     result.outputs = dict(sorted(result.outputs.items()))
     return result
+
+
+def _notebook_folders(source: Source) -> dict[str, list[str]]:
+    """The folders a source's notebooks land in, per language (where its diagrams must be too)."""
+    built_top, student_top = TREES[source.path.rsplit("/", 1)[0]]
+    return {lang: [f"{top}/{lang}" for top in (built_top, student_top) if top] for lang in LANGUAGES}
 
 
 def _built_by_us(path: Path) -> str | None:
@@ -142,7 +191,7 @@ def compare(root: Path, result: BuildResult, source_root: Path | None = None) ->
     default the same)."""
     source_root = source_root or root
     changes = Changes()
-    for rel, data in result.outputs.items():
+    for rel, data in result.files.items():
         target = root / rel
         if target.exists() and target.read_bytes() == data:
             changes.unchanged.append(rel)
@@ -158,14 +207,21 @@ def compare(root: Path, result: BuildResult, source_root: Path | None = None) ->
                 changes.removed.append(rel)
             else:
                 changes.foreign.append(rel)
+    for image_dir in IMAGE_DIRS:
+        for path in sorted((root / image_dir).glob("*.svg")):
+            rel = f"{image_dir}/{path.name}"
+            if rel not in result.images:  # ours and no longer shown here: removed; hand-made: reported
+                (changes.removed if built_by_us(path) else changes.foreign).append(rel)
     return changes
 
 
 def sync(root: Path, result: BuildResult, source_root: Path | None = None) -> Changes:
-    """Write outputs whose bytes changed (atomically), remove notebooks of deleted sources."""
+    """Write outputs whose bytes changed (atomically), remove notebooks of deleted sources and
+    diagrams no notebook shows any more."""
     changes = compare(root, result, source_root)
+    files = result.files
     for rel in changes.written:
-        _write_atomic(root / rel, result.outputs[rel])
+        _write_atomic(root / rel, files[rel])
     for rel in changes.removed:
         (root / rel).unlink()
     return changes

@@ -15,11 +15,13 @@ import nbformat
 
 from coursebuild.notebook import dumps, loads
 
-# What replaces a solution in the student's notebook, in the notebook's language. Both are
-# full-line comments plus the same code, so en/ko parity holds for the student versions too.
+# What replaces a solution in the student's notebook, in the notebook's language: a full-line
+# comment only, so en/ko parity holds for the student versions too. No `raise
+# NotImplementedError()` (nbgrader's default): Run All must not stop at the first step the student
+# has not done; the step's test cell says what is missing instead.
 CODE_STUB = {
-    "en": "# YOUR CODE HERE\nraise NotImplementedError()",
-    "ko": "# 여기에 코드를 작성하세요\nraise NotImplementedError()",
+    "en": "# YOUR CODE HERE",
+    "ko": "# 여기에 코드를 작성하세요",
 }
 TEXT_STUB = {"en": "YOUR ANSWER HERE", "ko": "여기에 답을 작성하세요"}
 

@@ -1,4 +1,4 @@
-"""Parse one bilingual source (`course/src/*.md`, `solutions/src/*.md`) into cells.
+"""Parse one bilingual source (`src/lessons/*.md`, `src/labs/*.md`) into cells.
 
 The format is documented for maintainers in `coursebuild/README.md`. In short:
 

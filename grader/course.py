@@ -22,6 +22,7 @@ import os
 import re
 from pathlib import Path
 
+from coursebuild.release import CODE_STUB, TEXT_STUB
 from grader.errors import GraderError
 from grader.results import RESULTS_NAME as RESULTS_FILE
 
@@ -117,7 +118,7 @@ class Course:
         return sorted(p.parent.name for p in base.glob(f"*/{lab}") if p.is_dir())
 
     # -- nbgrader configuration ------------------------------------------------------------------
-    def write_config(self, timeout: int = DEFAULT_TIMEOUT) -> bool:
+    def write_config(self, timeout: int = DEFAULT_TIMEOUT, lang: str = "en") -> bool:
         """Write nbgrader_config.py unless someone else's is there. Returns True if written."""
         if self.config_file.exists() and CONFIG_MARKER not in self.config_file.read_text(encoding="utf-8"):
             return False
@@ -135,6 +136,10 @@ c.Execute.shutdown_kernel = "immediate"
 # `grader autograde` also caps bytes per cell while the notebook runs.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+# Student versions get the course's placeholder in the notebook's language (no NotImplementedError,
+# so Run All reaches every step's check), the same as the committed course/<lang>/ labs.
+c.ClearSolutions.code_stub = {{"python": {CODE_STUB[lang]!r}}}
+c.ClearSolutions.text_stub = {TEXT_STUB[lang]!r}
 # The grader's own files never belong to an assignment.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", {RECORDS!r}]
 """, encoding="utf-8")

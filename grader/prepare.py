@@ -64,7 +64,7 @@ def init_lab(course: Course, lab: str, solutions: Path, checks: str | None = Non
     if ko.exists():
         with tempfile.TemporaryDirectory(prefix="grader-ko-") as tmp:
             scratch = Course(tmp)
-            scratch.write_config()
+            scratch.write_config(lang="ko")
             release_ko = _generate(scratch, lab, ko)
             copies["ko"] = course.release_copy(lab, "ko")
             shutil.copy(release_ko, copies["ko"])

@@ -27,6 +27,7 @@ class Settings:
     home: Path
     aws_port: int
     managed: bool  # True when someone else (the grader) owns the cloud: never start or stop it
+    lab: str | None = None  # the lab whose own cloud this is (`labkit.start(lab=...)`), else a lesson's
 
     @property
     def endpoint(self) -> str:
@@ -41,4 +42,11 @@ def settings() -> Settings:
     home = Path(os.environ.get("LABKIT_HOME") or Path.home() / ".labkit").expanduser()
     port = int(os.environ.get("LABKIT_AWS_PORT") or DEFAULT_AWS_PORT)
     managed = os.environ.get("LABKIT_MANAGED", "") == "1"
-    return Settings(home=home, aws_port=port, managed=managed)
+    return Settings(home=home, aws_port=port, managed=managed, lab=os.environ.get("LABKIT_LAB") or None)
+
+
+def base_home() -> Path:
+    """The student's labkit folder (~/.labkit): the lessons' cloud lives here, each lab's in
+    `labs/<lab>/` below it. In a lab's kernel LABKIT_HOME is the lab's folder; LABKIT_BASE_HOME
+    remembers the base."""
+    return Path(os.environ.get("LABKIT_BASE_HOME") or settings().home).expanduser()

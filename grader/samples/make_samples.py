@@ -3,7 +3,7 @@
     python -m grader.samples.make_samples            write them
     python -m grader.samples.make_samples --check    exit 1 if the committed samples differ
 
-A "student" answer is the student version (labs/<lang>/<lab>.ipynb) with each solution cell
+A "student" answer is the student version (course/<lang>/<lab>.ipynb) with each solution cell
 taken from the instructor version (solutions/<lang>/<lab>.ipynb) minus its SOLUTION markers:
 what a student who solved the lab hands in (test cells as released, no hidden tests). Every bad
 case starts from that answer or from the untouched student version and changes one thing.
@@ -110,7 +110,7 @@ def _dump(nb: dict) -> bytes:
 def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
     """relative path -> file content, for every file of grader/samples/<lab>/."""
     spec = LABS[lab]
-    student = {lang: _read(repo / "labs" / lang / f"{lab}.ipynb") for lang in ("en", "ko")}
+    student = {lang: _read(repo / "course" / lang / f"{lab}.ipynb") for lang in ("en", "ko")}
     solution = {lang: _read(repo / "solutions" / lang / f"{lab}.ipynb") for lang in ("en", "ko")}
     good = answered(student["en"], solution["en"])
     cases: dict[str, tuple[bytes, dict]] = {}

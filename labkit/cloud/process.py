@@ -100,6 +100,27 @@ def find_cloud(home: Path, port: int) -> CloudProcess | None:
     return CloudProcess(port=port, pid=int(info.get("pid", 0)), home=str(home), token="")
 
 
+LABS_DIR = "labs"  # each lab's own cloud and client state: HOME/labs/<lab id>/ (a fresh slate per lab)
+
+
+def lab_home(home: Path, lab_id: str) -> Path:
+    return Path(home) / LABS_DIR / lab_id
+
+
+def clouds_under(home: Path) -> list[CloudProcess]:
+    """Every cloud whose record is in `home` or in one of its labs' homes and that still answers
+    as that record's process: what `labkit down --all` and the JupyterLab launcher stop."""
+    homes = [Path(home), *sorted((Path(home) / LABS_DIR).glob("*/"))]
+    found = []
+    for h in homes:
+        record = _read_record(h)
+        if record is not None and _alive(record.pid):
+            info = health(record.port)
+            if info is not None and info.get("pid") == record.pid:
+                found.append(record)
+    return found
+
+
 def start_cloud(home: Path, port: int | None = None, token: str | None = None,
                 wait: bool = True, extra_env: dict | None = None) -> CloudProcess:
     """Start a new cloud process serving `port` (a free one if None), detached from the caller's

@@ -13,10 +13,11 @@ if str(REPO) not in sys.path:  # coursebuild runs from the repository root; it i
 
 def make_tree(root: Path) -> Path:
     """A course tree with the fixture lab (every nbgrader cell kind) and a small lesson."""
-    (root / "course" / "src").mkdir(parents=True)
-    (root / "solutions" / "src").mkdir(parents=True)
-    shutil.copy(FIXTURES / "lab99.md", root / "solutions" / "src" / "lab99.md")
-    shutil.copy(FIXTURES / "lesson99.md", root / "course" / "src" / "lesson99.md")
+    (root / "src" / "lessons").mkdir(parents=True)
+    (root / "src" / "labs").mkdir(parents=True)
+    (root / "course").mkdir()
+    shutil.copy(FIXTURES / "lab99.md", root / "src" / "labs" / "lab99.md")
+    shutil.copy(FIXTURES / "lesson99.md", root / "src" / "lessons" / "lesson99.md")
     return root
 
 
@@ -28,10 +29,10 @@ def all_builds(*results):
         for source in result.sources:
             src_dir, name = source.path.rsplit("/", 1)
             name = name.removesuffix(".md")
-            top = "course" if src_dir == "course/src" else "solutions"
+            top = "course" if src_dir == "src/lessons" else "solutions"
             built = {lang: result.outputs[f"{top}/{lang}/{name}.ipynb"] for lang in ("en", "ko")}
             student = None
             if top == "solutions":
-                student = {lang: result.outputs[f"labs/{lang}/{name}.ipynb"] for lang in ("en", "ko")}
+                student = {lang: result.outputs[f"course/{lang}/{name}.ipynb"] for lang in ("en", "ko")}
             out.append((source.path, source, built, student))
     return out

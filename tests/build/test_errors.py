@@ -13,14 +13,14 @@ KO = "::: ko sha=2d8bd7d9\n안녕하세요.\n:::\n"
 LAB = "---\nnbgrader: true\n---\n"
 
 
-def error_of(text: str, path: str = "course/src/x.md") -> SourceError:
+def error_of(text: str, path: str = "src/lessons/x.md") -> SourceError:
     with pytest.raises(SourceError) as info:
         parse(text, path)
     return info.value
 
 
 def test_a_good_source_parses():
-    source = parse(EN + "\n" + KO, "course/src/x.md")
+    source = parse(EN + "\n" + KO, "src/lessons/x.md")
     assert source.id == "x" and source.stale() == []
 
 
@@ -64,9 +64,9 @@ def test_a_good_source_parses():
 ])
 def test_build_fails_with_file_and_line(text, line, message):
     error = error_of(text)
-    assert (error.path, error.line) == ("course/src/x.md", line), str(error)
+    assert (error.path, error.line) == ("src/lessons/x.md", line), str(error)
     assert message in error.message
-    assert str(error).startswith(f"course/src/x.md:{line}: ")
+    assert str(error).startswith(f"src/lessons/x.md:{line}: ")
 
 
 @pytest.mark.parametrize("text, line, message", [
@@ -86,28 +86,28 @@ def test_build_fails_with_file_and_line(text, line, message):
     (LAB + "```python {nbgrader=solution id=s}\n### BEGIN SOLUTION\nx\n```\n", 4, "no matching"),
 ])
 def test_nbgrader_attribute_mistakes(text, line, message):
-    error = error_of(text, "solutions/src/x.md")
+    error = error_of(text, "src/labs/x.md")
     assert error.line == line, str(error)
     assert message in error.message
 
 
 def test_labs_live_in_solutions(tmp_path):
-    (tmp_path / "course/src").mkdir(parents=True)
-    (tmp_path / "course/src/x.md").write_text(LAB + EN + KO, encoding="utf-8")
+    (tmp_path / "src/lessons").mkdir(parents=True)
+    (tmp_path / "src/lessons/x.md").write_text(LAB + EN + KO, encoding="utf-8")
     result = build(tmp_path)
-    assert not result.ok and "live in solutions/src" in result.errors[0].message
+    assert not result.ok and "live in src/labs" in result.errors[0].message
     assert result.outputs == {}
 
 
 def test_cli_reports_every_broken_source_and_writes_nothing(tmp_path, capsys):
-    (tmp_path / "course/src").mkdir(parents=True)
-    (tmp_path / "course/src/a.md").write_text(EN, encoding="utf-8")
-    (tmp_path / "course/src/b.md").write_text("::: es\nHola\n:::\n", encoding="utf-8")
-    (tmp_path / "course/src/c.md").write_text(EN + KO, encoding="utf-8")
+    (tmp_path / "src/lessons").mkdir(parents=True)
+    (tmp_path / "src/lessons/a.md").write_text(EN, encoding="utf-8")
+    (tmp_path / "src/lessons/b.md").write_text("::: es\nHola\n:::\n", encoding="utf-8")
+    (tmp_path / "src/lessons/c.md").write_text(EN + KO, encoding="utf-8")
     assert main(["--root", str(tmp_path), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "course/src/a.md:1: error: missing Korean twin" in err
-    assert "course/src/b.md:1: error: unknown block tag 'es'" in err
+    assert "src/lessons/a.md:1: error: missing Korean twin" in err
+    assert "src/lessons/b.md:1: error: unknown block tag 'es'" in err
     assert not (tmp_path / "course/en").exists()
 
 
@@ -118,6 +118,6 @@ def test_the_readme_example_is_a_valid_current_source():
 
     readme = (REPO / "coursebuild" / "README.md").read_text(encoding="utf-8")
     example = re.search(r"~~~markdown\n(.*?)\n~~~", readme, re.DOTALL)[1]
-    source = parse(example, "solutions/src/lab02.md")
+    source = parse(example, "src/labs/lab02.md")
     assert source.stale() == [] and source.is_lab
     assert source.cells[1].attrs == {"id": "create_repository", "nbgrader": "solution"}

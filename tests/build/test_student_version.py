@@ -1,4 +1,4 @@
-"""(e) The student versions (labs/) hold no solution code and no hidden tests but keep the
+"""(e) The student versions (course/<lang>/ for labs) hold no solution code and no hidden tests but keep the
 visible tests, and are exactly what `nbgrader generate_assignment` makes of solutions/."""
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _labs(repo_build, fixture_build):
 
 
 def test_the_fixture_lab_is_built(fixture_build):
-    assert "labs/ko/lab99.ipynb" in fixture_build.outputs
+    assert "course/ko/lab99.ipynb" in fixture_build.outputs
 
 
 def test_no_solution_and_no_hidden_test_reaches_students(repo_build, fixture_build):
@@ -51,11 +51,12 @@ def test_no_solution_and_no_hidden_test_reaches_students(repo_build, fixture_bui
 def test_fixture_secrets_are_gone_and_stubs_are_in_the_notebook_language(fixture_build):
     for lang, stub, text_stub in (("en", "# YOUR CODE HERE", "YOUR ANSWER HERE"),
                                   ("ko", "# 여기에 코드를 작성하세요", "여기에 답을 작성하세요")):
-        data = fixture_build.outputs[f"labs/{lang}/lab99.ipynb"]
+        data = fixture_build.outputs[f"course/{lang}/lab99.ipynb"]
         for secret in (b"SECRET_HIDDEN_ASSERT", b"SECRET_MANUAL_ANSWER", b"repository = {"):
             assert secret not in data
         cells = {c["id"]: c["text"] for c in _cells(data)}
-        assert cells["create_repo"].endswith(f"{stub}\nraise NotImplementedError()")
+        assert cells["create_repo"].endswith(stub)
+        assert "NotImplementedError" not in cells["create_repo"]  # Run All must not stop at a placeholder
         assert cells["repository"].endswith('assert repository["name"] == "my-app"')
         assert text_stub in cells["why"]
         solution = fixture_build.outputs[f"solutions/{lang}/lab99.ipynb"]
@@ -75,12 +76,13 @@ def test_student_version_equals_nbgrader_command_line(tmp_path, fixture_build):
     source = tmp_path / "source" / "lab99" / "lab99.ipynb"
     source.parent.mkdir(parents=True)
     source.write_bytes(fixture_build.outputs["solutions/en/lab99.ipynb"])
-    assert _nbgrader_release(tmp_path, "lab99") == fixture_build.outputs["labs/en/lab99.ipynb"]
+    (tmp_path / "nbgrader_config.py").write_text(f"c.ClearSolutions.code_stub = {{'python': {CODE_STUB['en']!r}}}\n")
+    assert _nbgrader_release(tmp_path, "lab99") == fixture_build.outputs["course/en/lab99.ipynb"]
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_committed_labs_equal_nbgrader_command_line(tmp_path, lang):
-    """The committed labs/<lang>/*.ipynb, byte for byte, are what `nbgrader generate_assignment`
+    """The committed course/<lang>/lab*.ipynb, byte for byte, are what `nbgrader generate_assignment`
     makes of the committed solutions/<lang>/*.ipynb, with the language's stubs in nbgrader_config.py."""
     names = sorted(p.stem for p in (REPO / "solutions" / lang).glob("*.ipynb"))
     assert names, f"no solutions/{lang}/*.ipynb"
@@ -92,5 +94,5 @@ def test_committed_labs_equal_nbgrader_command_line(tmp_path, lang):
         f"c.ClearSolutions.code_stub = {{'python': {CODE_STUB[lang]!r}}}\n"
         f"c.ClearSolutions.text_stub = {TEXT_STUB[lang]!r}\n")
     for name in names:
-        assert _nbgrader_release(tmp_path, name) == (REPO / "labs" / lang / f"{name}.ipynb").read_bytes(), \
-            f"labs/{lang}/{name}.ipynb is not what nbgrader makes of solutions/{lang}/{name}.ipynb: run `make build`"
+        assert _nbgrader_release(tmp_path, name) == (REPO / "course" / lang / f"{name}.ipynb").read_bytes(), \
+            f"course/{lang}/{name}.ipynb is not what nbgrader makes of solutions/{lang}/{name}.ipynb: run `make build`"

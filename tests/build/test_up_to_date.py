@@ -20,7 +20,7 @@ def test_committed_notebooks_match_their_sources(repo_build):
 def test_every_source_builds_both_languages(repo_build):
     for source in repo_build.sources:
         name = source.path.rsplit("/", 1)[1].removesuffix(".md")
-        tops = ["course"] if source.path.startswith("course/") else ["solutions", "labs"]
+        tops = ["course"] if source.path.startswith("src/lessons/") else ["solutions", "course"]
         for top in tops:
             for lang in ("en", "ko"):
                 assert f"{top}/{lang}/{name}.ipynb" in repo_build.outputs
@@ -30,7 +30,7 @@ def test_built_notebooks_carry_no_outputs_and_the_labkit_metadata(repo_build, fi
     for result in (repo_build, fixture_build):
         for rel, data in result.outputs.items():
             nb = json.loads(data)
-            lang = rel.split("/")[1]
+            lang = rel.split("/")[1] if rel.count("/") == 2 else "en+ko"  # course/index.ipynb: both
             assert nb["nbformat"] == 4 and nb["nbformat_minor"] == 5, rel
             meta = nb["metadata"]
             assert meta["kernelspec"]["name"] == "python3", rel
@@ -43,6 +43,20 @@ def test_built_notebooks_carry_no_outputs_and_the_labkit_metadata(repo_build, fi
                 if cell["cell_type"] == "code":
                     assert cell["outputs"] == [] and cell["execution_count"] is None, rel
             assert data.endswith(b"}\n") and b"\\u" not in data.replace(b"\\\\", b""), rel
+
+
+def test_landing_page_lists_every_notebook_in_both_languages(repo_build):
+    """course/index.ipynb links every lesson and lab of each language, titled in that language."""
+    index = json.loads(repo_build.outputs["course/index.ipynb"])
+    text = "".join("".join(c["source"]) for c in index["cells"])
+    for rel in repo_build.outputs:
+        parts = rel.split("/")
+        if parts[0] == "course" and len(parts) == 3:
+            lang = parts[1]
+            assert f"]({lang}/{parts[2]})" in text, f"the landing page does not link {rel}"
+            title = json.loads(repo_build.outputs[rel])["metadata"]["title"]
+            assert f"[{title}]({lang}/{parts[2]})" in text, rel
+    assert "{contents}" not in text
 
 
 def test_build_is_byte_reproducible(fixture_tree, fixture_build):
@@ -66,7 +80,7 @@ def test_notebook_of_a_deleted_source_is_removed(tmp_path, fixture_build, fixtur
     sync(tmp_path, fixture_build, fixture_tree)
     orphan = tmp_path / "course/en/gone.ipynb"
     orphan.write_bytes((tmp_path / "course/en/lesson99.ipynb").read_bytes()
-                       .replace(b"course/src/lesson99.md", b"course/src/gone.md"))
+                       .replace(b"src/lessons/lesson99.md", b"src/lessons/gone.md"))
     foreign = tmp_path / "course/ko/handmade.ipynb"
     foreign.write_text("{}")
     changes = compare(tmp_path, fixture_build, fixture_tree)

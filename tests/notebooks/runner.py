@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 GUARD = ROOT / "tests" / "safety" / "guard"
 
 
-def execute(notebook: Path, tmp_path: Path, monkeypatch, timeout: int = 180):
-    """Returns (executed notebook, cloud, client home, network log text). The cloud is stopped by the caller."""
+def execute(notebook: Path, tmp_path: Path, monkeypatch, timeout: int = 180, run_all: bool = False):
+    """Returns (executed notebook, cloud, client home, network log text). The cloud is stopped by the caller.
+    `run_all`: stop at the first error, as JupyterLab's Run All does (later cells keep no outputs)."""
     cloud = start_cloud(tmp_path / "cloud")
     home = tmp_path / "client"
     env = {}
@@ -40,8 +41,13 @@ def execute(notebook: Path, tmp_path: Path, monkeypatch, timeout: int = 180):
     shutil.copy(notebook, target)
     monkeypatch.setenv("JPY_SESSION_NAME", str(target))  # as Jupyter sets it for a kernel
     nb = nbformat.read(target, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(work)}}).execute()
+    from nbclient.exceptions import CellExecutionError
+
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=not run_all,
+                       resources={"metadata": {"path": str(work)}}).execute()
+    except CellExecutionError:
+        assert run_all
     log = (tmp_path / "net.log").read_text() if (tmp_path / "net.log").exists() else ""
     return nb, cloud, home, log
 

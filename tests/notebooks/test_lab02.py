@@ -33,3 +33,24 @@ def test_solution_runs_and_scores_full_marks(lang, tmp_path, monkeypatch):
         assert "BLOCKED" not in netlog and "ok 127.0.0.1" in netlog
     finally:
         cloud.stop()
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_run_all_on_the_untouched_lab_reaches_the_first_check(lang, tmp_path, monkeypatch):
+    """Run All on the student version as it is handed out: the placeholders do not stop it; it runs
+    up to step 1's test cell, which fails with what is missing, and step 1's Check my progress
+    button is drawn just before it."""
+    import json
+
+    nb, cloud, home, netlog = execute(ROOT / "course" / lang / "lab02.ipynb", tmp_path, monkeypatch, run_all=True)
+    try:
+        failed = [c for c in nb.cells if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+        assert [c.id for c in failed] == ["repository"], [(c.id, c.outputs) for c in failed]
+        error = next(o for o in failed[0].outputs if o["output_type"] == "error")
+        assert error["ename"] in ("AssertionError", "StepIncomplete") and "NotImplementedError" not in json.dumps(nb.cells[:20])
+        ids = [c.id for c in nb.cells]
+        button = nb.cells[ids.index("progress_repository")]
+        assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in button.outputs)
+        assert ("리포지토리" in error["evalue"] or "레포지토리" in error["evalue"]) == (lang == "ko")
+    finally:
+        cloud.stop()
