@@ -22,7 +22,8 @@ from grader import notebook as nbtools
 from grader import results
 from grader.course import HIDDEN_BEGIN, HIDDEN_END, Course
 from grader.errors import GraderError
-from grader.texts import check_text, text
+from grader.texts import check_text, note_text, text
+from labkit.checks.progress import message_html
 
 
 class HiddenTestLeak(Exception):
@@ -100,9 +101,10 @@ def render_notebook(nb: dict) -> str:
 
 # -- the summary part -------------------------------------------------------------------------------------
 
-def _li(mark: str, colour: str, label: str, message: str, extra: str = "") -> str:
+def _li(mark: str, colour: str, label: str, message_html_: str, extra: str = "") -> str:
+    """One condition; `message_html_` is already HTML (escaped, code spans as <code>)."""
     return (f"<li><span style='color:{colour};font-weight:bold'>{mark} {html.escape(label)}</span> "
-            f"{html.escape(message)}{extra}</li>")
+            f"{message_html_}{extra}</li>")
 
 
 def summary_html(res: dict, record: dict) -> str:
@@ -125,7 +127,7 @@ def summary_html(res: dict, record: dict) -> str:
     if res.get("notes"):
         parts.append(f"<h3>{e(text('feedback.notes', lang))}</h3><ul>")
         for note in res["notes"]:
-            parts.append(f"<li>{e(text(note['key'], lang, **note.get('params', {})))}</li>")
+            parts.append(f"<li>{e(note_text(note['key'], lang, **note.get('params', {})))}</li>")
         parts.append("</ul>")
     if res["status"] == results.GRADED:
         by_step: dict[str, list[dict]] = {}
@@ -143,7 +145,7 @@ def summary_html(res: dict, record: dict) -> str:
                 if r.get("hidden"):
                     continue
                 params = r.get("params") or {}
-                message = check_text(r["key"], lang, **params)
+                message = message_html(r["key"], lang, **params)
                 if r.get("kind") == "infra":
                     parts.append(_li("⚠", "#b26a00", text("feedback.infra", lang), message))
                 elif r.get("passed"):
@@ -151,7 +153,8 @@ def summary_html(res: dict, record: dict) -> str:
                 else:
                     hint = check_text(f"{r['key']}.hint", lang, **params)
                     extra = "" if not hint or hint == f"{r['key']}.hint" else (
-                        f"<div style='margin-left:1.6em;color:#555'><b>{e(text('feedback.hint', lang))}:</b> {e(hint)}</div>")
+                        f"<div style='margin-left:1.6em;color:#555'><b>{e(text('feedback.hint', lang))}:</b> "
+                        f"{message_html(r['key'] + '.hint', lang, **params)}</div>")
                     parts.append(_li("✘", "#b00020", text("feedback.failed", lang), message, extra))
             if hidden:
                 passed = sum(1 for r in hidden if r.get("passed"))

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from grader import __version__
-from grader.texts import text
+from grader.texts import note_text, text
 
 GRADED, NOT_GRADED, NEEDS_REGRADE = "graded", "not graded", "needs regrade"
 STATUSES = (GRADED, NOT_GRADED, NEEDS_REGRADE)
@@ -49,7 +49,7 @@ def set_status(res: dict, status: str, key: str = "", **params) -> dict:
 
 
 def add_note(res: dict, key: str, **params) -> None:
-    res["notes"].append({"key": key, "params": params, "text": text(key, "en", **params)})
+    res["notes"].append({"key": key, "params": params, "text": note_text(key, "en", **params)})
 
 
 def write(path: Path, res: dict) -> None:

@@ -27,6 +27,14 @@ def text(key: str, lang: str = "en", **params) -> str:
         return template
 
 
+def note_text(key: str, lang: str = "en", **params) -> str:
+    """A grader note in `lang`. A note about a step carries the step's `title_key` and shows the
+    step's title in the reader's language, never its id ("Step 4 · Tag and push", "4단계 · ...")."""
+    if "title_key" in params:
+        params = {**params, "step": check_text(params["title_key"], lang)}
+    return text(key, lang, **params)
+
+
 def check_text(key: str, lang: str = "en", **params) -> str:
     """A check's message (labkit's catalogues), falling back to the key itself."""
     from labkit.messages import text as labkit_text

@@ -323,7 +323,9 @@ def _last_error(log: str) -> str:
 
 def _check(state: WorkerState, res: dict, submitted: dict, cloud, home: str) -> None:
     """The lab's checks, run in this process with fresh clients on the submission's own cloud."""
-    from labkit.checks.core import INFRA, CheckContext, Step
+    from dataclasses import replace
+
+    from labkit.checks.core import INFRA, CheckContext
 
     rec = state.record
     step_ids = [s.id for s in state.checks_lab.steps]
@@ -342,7 +344,9 @@ def _check(state: WorkerState, res: dict, submitted: dict, cloud, home: str) -> 
     total, infra = 0.0, []
     for step in state.checks_lab.steps:
         visible = step.run(ctx, include_hidden=False)
-        hidden = Step(step.id, step.title_key, list(step.hidden)).run(ctx) if step.hidden else []
+        # the hidden conditions alone, behind the same gate (a step that is not answered at all is
+        # one result for its visible and one for its hidden points)
+        hidden = replace(step, conditions=list(step.hidden), hidden=[]).run(ctx) if step.hidden else []
         step_results = [{**r.to_dict(), "hidden": False} for r in visible] + \
                        [{**r.to_dict(), "hidden": True} for r in hidden]
         for r in step_results:
@@ -352,9 +356,9 @@ def _check(state: WorkerState, res: dict, submitted: dict, cloud, home: str) -> 
         earned = sum(r["earned"] for r in step_results if r["kind"] != INFRA)
         if cells[step.id] == "deleted":
             earned = 0.0
-            results.add_note(res, "note.test_cell_deleted", step=step.id)
+            results.add_note(res, "note.test_cell_deleted", step=step.id, title_key=step.title_key)
         elif cells[step.id] == "edited":
-            results.add_note(res, "note.test_cell_edited", step=step.id)
+            results.add_note(res, "note.test_cell_edited", step=step.id, title_key=step.title_key)
         res["steps"].append({"id": step.id, "title_key": step.title_key, "earned": earned,
                              "max_points": step.max_points(), "grade_cell_points": rec.get("grade_cells", {}).get(step.id),
                              "test_cell": cells[step.id], "infra": bool(step_infra)})

@@ -222,3 +222,27 @@ def test_catalogues_have_the_same_keys_and_every_used_key():
         used |= set(re.findall(r'"((?:reason|note|feedback|status)\.[a-z_. ]+)"', path.read_text()))
     used = {k for k in used if not k.endswith(".")}
     assert used <= set(en), used - set(en)
+
+
+def test_notes_name_the_step_by_its_title_in_the_readers_language():
+    from grader.texts import note_text
+
+    params = {"step": "push", "title_key": "lab02.step.push"}
+    en, ko = note_text("note.test_cell_deleted", "en", **params), note_text("note.test_cell_deleted", "ko", **params)
+    assert "Step 4" in en and "'push'" not in en
+    assert "4단계" in ko and "push" not in ko
+    res = {"notes": []}
+    results.add_note(res, "note.test_cell_edited", **params)
+    assert "Step 4" in res["notes"][0]["text"]  # the CSV's English text, too
+
+
+def test_feedback_shows_code_as_code_and_hints_with_it():
+    from grader.feedback import summary_html
+
+    res = {"lab": "lab02", "student": "s1", "status": results.GRADED, "score": 0, "max_score": 1, "notes": [],
+           "language": "ko",
+           "steps": [{"id": "build", "title_key": "lab02.step.build", "earned": 0, "max_points": 1}],
+           "results": [{"step": "build", "key": "lab02.build.exists.missing", "params": {}, "passed": False,
+                        "kind": "student", "hidden": False, "points": 1, "earned": 0}]}
+    page = summary_html(res, {"languages": ["en", "ko"]})
+    assert "<code" in page and "`" not in page.split("<h2", 1)[1]
