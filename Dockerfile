@@ -13,9 +13,12 @@ RUN pip install --no-cache-dir -e . \
  && pip check
 
 USER student
-ENV LABKIT_HOME=/home/student/.labkit
+ENV LABKIT_HOME=/home/student/.labkit \
+    JUPYTER_TOKEN=course
 EXPOSE 8888
-# Inside the container JupyterLab listens on all of the container's interfaces so Docker can
-# forward it; docker-compose.yml publishes it on the host's 127.0.0.1 only. The local cloud
-# itself stays on the container's 127.0.0.1.
-CMD ["sh", "-c", "labkit up && exec jupyter lab --ip=0.0.0.0 --port=8888 --no-browser --ServerApp.token=${JUPYTER_TOKEN:-course} --LabApp.default_url=/lab/tree/course"]
+# The student setup of `make lab` (labkit/jupyter/launch.py): course/ as JupyterLab's root, no
+# instructor tools, nothing fetched from outside. Inside the container JupyterLab listens on all
+# of the container's interfaces so Docker can forward it; docker-compose.yml publishes it on the
+# host's 127.0.0.1 only. The local cloud itself stays on the container's 127.0.0.1.
+# The token: JUPYTER_TOKEN (Jupyter reads it).
+CMD ["labkit", "lab", "--no-browser", "--port", "8888", "--", "--ServerApp.ip=0.0.0.0"]

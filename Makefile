@@ -1,12 +1,13 @@
 # The README's two commands: `make lab` (set up and open the course) and `make test`
-# (set up and run every test). Both install into .venv first, on any machine with Python >= 3.11.
+# (set up and run every test); `make instructor` opens it with nbgrader's tools. Each installs
+# into .venv first, on any machine with Python >= 3.11.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: lab test install build check-build bench clean
+.PHONY: lab instructor test install build check-build bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (nbgrader 0.9.6): run make PYTHON=python3.11 ...")'
@@ -17,10 +18,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Binds 127.0.0.1 only. Jupyter refuses to run as root unless told (containers, CI machines).
+# The student's JupyterLab on course/ (labkit/jupyter/launch.py: 127.0.0.1 only, no instructor
+# tools, stops the local clouds it started when it ends). LAB_ARGS go to `labkit lab`, and through
+# it to Jupyter: make lab LAB_ARGS="--port 8890 --no-browser"
 lab: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir="$(CURDIR)" \
-		--LabApp.default_url=/lab/tree/course $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	$(BIN)/labkit lab $(LAB_ARGS)
+
+# The instructor's: nbgrader's formgrader, Create Assignment and Validate, on the nbgrader course
+# in .labkit-instructor/ (made with `grader init` the first time).
+instructor: $(STAMP)
+	$(BIN)/labkit lab --instructor $(LAB_ARGS)
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
