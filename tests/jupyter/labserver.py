@@ -181,3 +181,45 @@ def server_log_problems(text: str) -> list[str]:
 def first_code_cell(notebook: Path) -> str:
     nb = json.loads(notebook.read_text(encoding="utf-8"))
     return next("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+
+
+_CONFIG_PROBE = r"""
+import json
+from jupyter_core.paths import jupyter_path
+from jupyter_server.serverapp import ServerApp
+from jupyterlab_server.config import get_page_config
+
+app = ServerApp()
+app.initialize(["--ServerApp.open_browser=False"], find_extensions=True, new_httpserver=False)
+lab = app.config.LabApp
+print(json.dumps({
+    "ip": app.ip, "root_dir": app.root_dir, "jpserver_extensions": dict(app.jpserver_extensions),
+    "news_url": lab.news_url, "check_for_updates_class": lab.check_for_updates_class,
+    "extension_manager": lab.extension_manager, "default_url": lab.get("default_url"),
+    "workspaces_dir": lab.workspaces_dir,
+    "transport_encryption": app.config.KernelManager.get("transport_encryption"),
+    "disabled": get_page_config(jupyter_path("labextensions"))["disabledExtensions"],
+}))
+"""
+
+
+def loaded_config(mode: str, root: Path, env: dict) -> dict:
+    """The configuration a Jupyter server started by `labkit lab` (mode) reads, as it reads it."""
+    from labkit.jupyter.environment import server_environment
+
+    out = subprocess.run([sys.executable, "-c", _CONFIG_PROBE], env=server_environment(mode, root, env),
+                         cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def jupyter_pid(launcher: subprocess.Popen) -> int:
+    """The Jupyter server the launcher started (its only child)."""
+    children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def environment_of(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
