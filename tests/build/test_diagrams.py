@@ -280,5 +280,5 @@ def test_the_lesson_diagrams_keep_the_original_layers():
     assert [g.items[0].note.ko for g in vm.items] == ["각 VM마다 OS", "라이브러리만"]
     name = _diagram(REPO / DIAGRAM_DIR / "ecr_image_name.yaml").items[0]
     assert "".join(p.text for p in name.parts) == "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/my-app:latest"
-    assert [p.label.ko for p in name.parts if p.label] == ["레지스트리 호스트", "레포지토리", "태그"]
+    assert [p.label.ko for p in name.parts if p.label] == ["레지스트리 호스트", "리포지토리", "태그"]  # AWS's Korean word (docs/glossary.ko.yaml)
     assert [p.label.en for p in name.parts if p.label] == ["registry host", "repo", "tag"]
