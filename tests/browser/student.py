@@ -1,0 +1,57 @@
+"""A student working through a lab in the browser: every code cell run in order with Shift+Enter,
+the solution typed into each cell the student has to write, every "Check my progress" pressed."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coursebuild.release import CODE_STUB
+from tests.browser import notebook as nb
+from tests.browser.server import ROOT
+
+
+@dataclass
+class LabRun:
+    progress: dict[str, list[nb.Condition]] = field(default_factory=dict)  # progress cell id -> conditions
+    widget_texts: list[str] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list)  # ids of the cells the student wrote
+
+
+def solutions_for(lang: str, lab: str) -> tuple[dict, dict[str, str]]:
+    student = nb.read_notebook(ROOT / "course" / lang / f"{lab}.ipynb")
+    solved = nb.solution_cells(nb.read_notebook(ROOT / "solutions" / lang / f"{lab}.ipynb"))
+    by_id = {c.get("id"): c for c in student["cells"]}
+    assert solved, f"solutions/{lang}/{lab}.ipynb has no nbgrader solution cell"
+    for cell_id in solved:
+        assert cell_id in by_id, f"solution cell {cell_id!r} has no student cell with that id"
+        assert CODE_STUB[lang] in nb.source(by_id[cell_id]), f"student cell {cell_id!r} should hold the stub"
+    return student, solved
+
+
+def work_through(page, notebook, student: dict, solved: dict[str, str], shots=None) -> LabRun:
+    """`notebook` is the open lab (all cells attached, kernel idle); `shots` takes a screenshot
+    of each progress report (None: no screenshots)."""
+    run = LabRun()
+    cells = nb.cells(notebook)
+    for i, cell_json in enumerate(student["cells"]):
+        if cell_json["cell_type"] != "code":
+            continue
+        cell_id = cell_json.get("id", str(i))
+        cell = cells.nth(i)
+        shown = nb.editor_text(cell)
+        assert shown == nb.source(cell_json), f"cell {i} on the page is not {cell_id!r}: {shown!r}"
+        if cell_id in solved:
+            nb.replace_cell_text(page, cell, solved[cell_id])
+            run.typed.append(cell_id)
+        nb.run_cell(page, cell)
+        errors = nb.errors_in(cell)
+        assert not errors, f"cell {cell_id!r} failed:\n" + "\n".join(errors)
+        if "check_progress(" in nb.source(cell_json):
+            conditions = nb.check_progress(page, cell)
+            run.progress[cell_id] = conditions
+            run.widget_texts.append(nb.widget_text(cell))
+            if shots is not None:
+                shots.take(page, f"progress-{cell_id}")
+            assert conditions, f"{cell_id}: the widget shows no condition: {nb.widget_text(cell)!r}"
+            failed = [c for c in conditions if not c.passed]
+            assert not failed, f"{cell_id}: conditions not met after the solution ran: {failed}"
+    return run
