@@ -31,7 +31,9 @@ def note_text(key: str, lang: str = "en", **params) -> str:
     """A grader note in `lang`. A note about a step carries the step's `title_key` and shows the
     step's title in the reader's language, never its id ("Step 4 · Tag and push", "4단계 · ...")."""
     if "title_key" in params:
-        params = {**params, "step": check_text(params["title_key"], lang)}
+        title = check_text(params["title_key"], lang)
+        if title != params["title_key"]:  # a lab without a title in the catalogues keeps its step id
+            params = {**params, "step": title}
     return text(key, lang, **params)
 
 

@@ -103,6 +103,14 @@ def _insert_after(nb: dict, grade_id: str, cell: dict) -> dict:
     return nb
 
 
+def _title(lab: str, step_id: str) -> str:
+    """A step's English title, as the grader's notes name it."""
+    from labkit.checks.registry import get_lab
+    from labkit.messages import text
+
+    return text(get_lab(lab).step(step_id).title_key, "en")
+
+
 def _dump(nb: dict) -> bytes:
     return (json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
 
@@ -131,11 +139,11 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
         "not graded", None, "kernel died while running cell")
     edited = copy.deepcopy(good)
     edited["cells"][_index(edited, spec["edit"])]["source"] = "# I do not need this test\npass"
-    add("edited_test_cell", edited, "graded", full, f"test cell of step '{spec['edit']}' was edited")
+    add("edited_test_cell", edited, "graded", full, f"test cell of {_title(lab, spec['edit'])} was edited")
     deleted = copy.deepcopy(good)
     del deleted["cells"][_index(deleted, spec["delete"])]
     add("deleted_test_cell", deleted, "graded", full - spec["delete_points"],
-        f"test cell of step '{spec['delete']}' was deleted")
+        f"test cell of {_title(lab, spec['delete'])} was deleted")
     add("malformed_json", _dump(good)[:-200], "not graded", None, "not valid JSON")
     add("huge_output", _insert_after(good, spec["after_first_step"], _code("huge", "print('x' * 50_000_000)")),
         "graded", full, "rest of its output was dropped")
