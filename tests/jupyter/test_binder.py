@@ -10,8 +10,11 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from labkit.cloud.process import clouds_under
 
 from tests.jupyter import labserver as L
 
@@ -50,6 +53,8 @@ def binder(tmp_path_factory):
     finally:
         L.stop_lab(proc)
         result["log_text"] = log.read_text(errors="replace")
+        for cloud in clouds_under(Path(env["LABKIT_HOME"])):  # on Binder the container ends them
+            cloud.stop()
     yield result
 
 
