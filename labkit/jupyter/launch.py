@@ -8,8 +8,8 @@
 
 The server binds 127.0.0.1 (its configuration: config/). JupyterLab runs as a child process:
 Ctrl-C, SIGTERM or JupyterLab exiting all end here, where every local cloud started during the
-session (the lessons' one and each lab's, see labkit.cloud.process.clouds_under) is stopped. Clouds that were already running
-before (say `labkit up` in another terminal) are left alone.
+session (the lessons' one and each lab's, see labkit.cloud.process.clouds_under) is stopped.
+Clouds that were already running before (say `labkit up` in another terminal) are left alone.
 """
 from __future__ import annotations
 
