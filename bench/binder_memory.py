@@ -159,8 +159,7 @@ def run(lang: str, interval: float) -> dict:
 
     from tests.browser import chromium, student
     from tests.browser import notebook as nb
-    from tests.browser.conftest import course_copy
-    from tests.browser.server import start_lab
+    from tests.browser.server import course_copy, start_lab
 
     reason = chromium.why_unavailable()
     if reason:

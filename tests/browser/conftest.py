@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import chromium
-from tests.browser.server import ROOT, JupyterLab, start_lab
+from tests.browser.server import ROOT, JupyterLab, course_copy, start_lab
 
 SCREENSHOTS = Path(os.environ.get("LABKIT_SCREENSHOTS") or ROOT / "build" / "browser-screenshots")
 
@@ -79,13 +79,6 @@ def page(browser, shots, request):
         except Exception:  # a crashed page: the failure itself says enough
             pass
     context.close()
-
-
-def course_copy(tmp: Path) -> Path:
-    """A student's copy of course/: notebooks write files (lab 02's app/) beside themselves."""
-    target = tmp / "course"
-    shutil.copytree(ROOT / "course", target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "app"))
-    return target
 
 
 def stop_and_check(lab: JupyterLab) -> None:

@@ -6,8 +6,10 @@ Everything a server writes (Jupyter settings, the labkit clouds, docker logins) 
 """
 from __future__ import annotations
 
+import functools
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +32,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def course_copy(tmp: Path) -> Path:
+    """A student's copy of course/: notebooks write files (lab 02's app/) beside themselves."""
+    target = tmp / "course"
+    shutil.copytree(ROOT / "course", target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "app"))
+    return target
+
+
+@functools.cache
 def launcher_available() -> bool:
     """Does this labkit have the `labkit lab` launcher?"""
     labkit = BIN / "labkit"

@@ -10,6 +10,7 @@ import pytest
 from tests.browser import notebook as nb
 from tests.browser import student
 from tests.browser.conftest import student_server
+from tests.browser.server import ROOT
 
 KOREAN = "한국어"  # how the language pack names itself in Settings -> Language
 TRANSLATION_SETTINGS = "/lab/api/settings/@jupyterlab/translation-extension:plugin"
@@ -32,7 +33,7 @@ def lab(browser, tmp_path_factory):
 
 def test_lab02_in_korean_with_a_korean_jupyterlab(page, lab, shots):
     page.goto(lab.page_url("/"))
-    nb.wait_for_notebook(page, "index.ipynb", len(nb.read_notebook(student.ROOT / "course" / "index.ipynb")["cells"]))
+    nb.wait_for_notebook(page, "index.ipynb", len(nb.read_notebook(ROOT / "course" / "index.ipynb")["cells"]))
     nb.dismiss_news_prompt(page)
     assert "File" in nb.menu_labels(page)
     nb.switch_language(page, KOREAN)

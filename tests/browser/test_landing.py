@@ -1,7 +1,6 @@
 """A student opens JupyterLab: the landing page, the file browser, and a lesson as it renders."""
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import pytest
