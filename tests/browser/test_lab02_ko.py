@@ -32,11 +32,16 @@ def lab(browser, tmp_path_factory):
 
 
 def test_lab02_in_korean_with_a_korean_jupyterlab(page, lab, shots):
+    landing_cells = len(nb.read_notebook(ROOT / "course" / "index.ipynb")["cells"])
+    listing = page.locator(".jp-FileBrowser .jp-DirListing-content .jp-DirListing-item")
     page.goto(lab.page_url("/"))
-    nb.wait_for_notebook(page, "index.ipynb", len(nb.read_notebook(ROOT / "course" / "index.ipynb")["cells"]))
+    nb.wait_for_notebook(page, "index.ipynb", landing_cells)
     nb.dismiss_news_prompt(page)
     assert "File" in nb.menu_labels(page)
     nb.switch_language(page, KOREAN)
+    nb.wait_for_notebook(page, "index.ipynb", landing_cells)  # reloaded, the landing page again
+    listing.first.wait_for()
+    nb.wait_for_kernel_idle(page)
     labels = nb.menu_labels(page)
     shots.take(page, "korean-ui")
     korean = [label for label in labels if nb.HANGUL.search(label)]
@@ -45,7 +50,6 @@ def test_lab02_in_korean_with_a_korean_jupyterlab(page, lab, shots):
     assert setting.get("locale") == "ko_KR", setting
 
     # Into ko/ and lab02.ipynb through the file browser, as a student finds it.
-    listing = page.locator(".jp-FileBrowser .jp-DirListing-content .jp-DirListing-item")
     listing.filter(has_text="ko").first.dblclick()
     listing.filter(has_text="lab02.ipynb").first.dblclick()
     notebook_json, solved = student.solutions_for("ko", "lab02")
