@@ -205,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     r = run(args.lang, args.interval)
-    print(f"command: {' '.join([Path(sys.executable).name, 'bench/binder_memory.py', *sys.argv[1:]])}")
+    python = Path(sys.executable)
+    shown = python.relative_to(ROOT) if python.is_relative_to(ROOT) else python
+    print(f"command: {' '.join([str(shown), 'bench/binder_memory.py', *sys.argv[1:]])}")
     print(f"lab 02 ({r['lang']}) in the browser: {r['steps']} steps, all conditions passed: {r['steps_passed']}, "
           f"{r['lab_seconds']:.0f} s, {r['samples']} samples")
     print(table([("landing page open", r["start"]), ("peak while lab 02 ran", r["peak"]),
