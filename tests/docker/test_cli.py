@@ -202,7 +202,7 @@ def test_commands_that_need_an_engine_explain_why(docker, command, monkeypatch):
     r = docker(command, "my-app")
     assert r.code == 1 and "needs a container engine" in r.err and "App Runner" in r.err
     monkeypatch.setenv("LABKIT_LANG", "ko")
-    assert "컨테이너 엔진(Container Engine)" in docker(command).err
+    assert "컨테이너 엔진(Container engine)" in docker(command).err
 
 
 def test_unknown_command_and_help(docker):

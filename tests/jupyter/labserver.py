@@ -102,8 +102,13 @@ def open_notebook(port: int, path: str) -> str:
 
 
 def execute(port: int, kernel_id: str, code: str, timeout: float = 120.0) -> dict:
-    """Run `code` in the kernel over its websocket. {'status': 'ok'|'error', 'text': all output}."""
-    return asyncio.run(_execute(port, kernel_id, code, timeout))
+    """Run `code` in the kernel over its websocket. {'status': 'ok'|'error', 'text': all output}.
+    In a thread of its own: a pytest worker that ran the browser tests has Playwright's event loop
+    running in this one, and asyncio.run() refuses to start beside it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _execute(port, kernel_id, code, timeout)).result()
 
 
 async def _execute(port: int, kernel_id: str, code: str, timeout: float) -> dict:
