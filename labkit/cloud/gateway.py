@@ -1,6 +1,8 @@
 """One WSGI app on the AWS port that sends each request to the part of the local cloud that owns it.
 
     /_labkit/*                                   -> control (health; reset and state need the token)
+    /moto-api/*                                  -> moto's own control API, only with the token;
+                                                    its reset also resets labkit's services
     /v2/*                                        -> OCI distribution API (the ECR registry)
     X-Amz-Target: AmazonEC2ContainerRegistry_*   -> this project's ECR (moto's ECR is not faithful)
     anything else                                -> moto's server app (ECS, EKS, IAM, STS, ...)
@@ -10,11 +12,14 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import re
 import threading
 
 from werkzeug.wrappers import Request, Response
 
 ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
+TOKEN_HEADER = "X-Labkit-Token"
+MOTO_API_PREFIX = "/moto-api"  # moto sends every path starting so (even "/moto-apiX") to its control API
 
 
 class Gateway:
@@ -44,6 +49,8 @@ class Gateway:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_labkit/"):
             return self._control(Request(environ))(environ, start_response)
+        if _is_moto_api(path):
+            return self._moto_api(environ, start_response)
         if path == "/v2" or path.startswith("/v2/"):
             from labkit.cloud.registry.api import registry_app
 
@@ -59,9 +66,8 @@ class Gateway:
         action = request.path[len("/_labkit/"):]
         if action == "health":
             return _json({"service": "labkit", "pid": os.getpid(), "moto_loaded": self._moto_app is not None})
-        given = request.headers.get("X-Labkit-Token", "")
-        if not self.control_token or not hmac.compare_digest(given, self.control_token):
-            return _json({"error": "control endpoints need the cloud's control token"}, 403)
+        if not self._has_token(request):
+            return _refused()
         if action == "reset" and request.method == "POST":
             self.state.reset()
             if self._moto_app is not None:
@@ -70,6 +76,29 @@ class Gateway:
                 moto_api_backend.reset()
             return _json({"reset": True})
         return _json({"error": f"unknown control action {action!r}"}, 404)
+
+    def _moto_api(self, environ, start_response):
+        """moto's reset, state dump, seed, recorder, dashboard...: whoever holds them can change or
+        read every student's cloud, so they need the control token as /_labkit/* does."""
+        request = Request(environ)
+        if not self._has_token(request):
+            return _refused()(environ, start_response)
+        if request.path == MOTO_API_PREFIX + "/reset" and request.method == "POST":
+            self.state.reset()  # both reset paths mean the same: labkit's ECR and registry too
+        return self._moto()(environ, start_response)
+
+    def _has_token(self, request: Request) -> bool:
+        given = request.headers.get(TOKEN_HEADER, "")
+        return bool(self.control_token) and hmac.compare_digest(given.encode(), self.control_token.encode())
+
+
+def _is_moto_api(path: str) -> bool:
+    # Repeated slashes ("//moto-api/reset") are judged as if merged, as werkzeug's routing may merge them.
+    return re.sub("/+", "/", path).startswith(MOTO_API_PREFIX)
+
+
+def _refused() -> Response:
+    return _json({"error": f"control endpoints need the cloud's control token (header {TOKEN_HEADER})"}, 403)
 
 
 def _json(body: dict, status: int = 200) -> Response:
