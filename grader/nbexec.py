@@ -6,7 +6,8 @@
 - a deadline for the whole notebook: past it, the kernel's process group is killed, nbclient
   raises DeadKernelError and the run is reported as a timeout, not as a crash;
 - a byte cap per cell on outputs *while they arrive*, so a cell printing gigabytes cannot fill
-  the worker's memory (nbgrader's LimitOutput only counts lines, after the fact);
+  the worker's memory (nbgrader's LimitOutput only counts lines, after the fact); an error's
+  evalue and traceback lines are cut to the same cap (and kept: never dropped);
 - leftovers of the kernel's process group (e.g. a background `sleep`) are killed at the end;
 - (GuardedSaveAutoGrades) a test cell whose output claims more points than the cell is worth
   no longer makes nbgrader drop the whole submission;
@@ -56,6 +57,34 @@ def _size(msg: dict) -> int:
     for line in content.get("traceback") or []:
         total += len(line)
     return total
+
+
+def _marker(limit: int) -> str:
+    return f"\n... output truncated by the grader (more than {limit:,} characters) ...\n"
+
+
+def _cap_error(content: dict, room: int, limit: int) -> tuple[dict, bool]:
+    """An error's evalue and traceback lines cut to the `room` the cell has left, each cut string
+    ending with the marker. The traceback is what a page shows, so it spends the room; the evalue
+    (its copy in the last line) is cut to the same room on its own."""
+    cut = False
+
+    def clip(text, budget: int) -> str:
+        nonlocal cut
+        text = text if isinstance(text, str) else str(text)
+        if len(text) <= budget:
+            return text
+        cut = True
+        return text[:budget] + _marker(limit)
+
+    traceback = []
+    left = room
+    for line in content.get("traceback") or []:
+        kept = clip(line, left)
+        left = max(0, left - len(line))
+        traceback.append(kept)
+    capped = {**content, "evalue": clip(content.get("evalue", ""), room), "traceback": traceback}
+    return capped, cut
 
 
 class GuardedExecute(Execute):
@@ -110,10 +139,24 @@ class GuardedExecute(Execute):
         RUN["timeouts"].append(RUN.get("cell"))
         return await super()._async_handle_timeout(timeout, cell)
 
+    def _room(self, cell_index: int) -> int:
+        return max(0, self.max_output_bytes - self._out_used.get(cell_index, 0))
+
+    def _note_truncated(self, cell_index: int) -> None:
+        if cell_index not in RUN["truncated"]:
+            RUN["truncated"].append(cell_index)
+
     def output(self, outs, msg, display_id, cell_index):
         size = _size(msg)
         used = self._out_used.get(cell_index, 0)
         limit = self.max_output_bytes
+        if limit >= 0 and msg.get("msg_type") == "error":
+            # never dropped: nbgrader appends the reply's uncut error to a cell that shows none
+            content, cut = _cap_error(msg["content"], self._room(cell_index), limit)
+            self._out_used[cell_index] = used + size
+            if cut:
+                self._note_truncated(cell_index)
+            return super().output(outs, {**msg, "content": content}, display_id, cell_index)
         if limit >= 0 and used + size > limit:
             self._out_used[cell_index] = used + size
             if cell_index not in RUN["truncated"]:
@@ -122,11 +165,23 @@ class GuardedExecute(Execute):
                 if msg.get("msg_type") == "stream" and room:
                     msg = {**msg, "content": {**msg["content"], "text": msg["content"].get("text", "")[:room]}}
                     super().output(outs, msg, display_id, cell_index)
-                outs.append(new_output("stream", name="stderr",
-                                       text=f"\n... output truncated by the grader (more than {limit:,} characters) ...\n"))
+                outs.append(new_output("stream", name="stderr", text=_marker(limit)))
             return None
         self._out_used[cell_index] = used + size
         return super().output(outs, msg, display_id, cell_index)
+
+    def on_cell_executed(self, **kwargs):
+        # nbgrader copies the reply's error into the cell when no output shows it (a timeout, an
+        # output hook): the copy is capped like any other error output
+        reply = kwargs.get("execute_reply")
+        limit = self.max_output_bytes
+        if limit >= 0 and reply and reply.get("content", {}).get("status") == "error":
+            index = kwargs.get("cell_index", RUN.get("cell"))
+            content, cut = _cap_error(reply["content"], self._room(index), limit)
+            if cut:
+                self._note_truncated(index)
+            kwargs["execute_reply"] = {**reply, "content": content}
+        return super().on_cell_executed(**kwargs)
 
 
 class GuardedSaveAutoGrades(SaveAutoGrades):

@@ -16,12 +16,64 @@ MANIFEST_TYPES = [
 
 
 # -- client-side state (what `labkit docker` saved) ------------------------------------------
+# A student who breaks these files (hand edits, a half-written copy) gets a failed condition that
+# says what is broken and how to fix it: their state is their answer, never the checker's fault.
+
+class BrokenState(Exception):
+    """The student's docker client state cannot be read: `key` and `params` of the message saying why."""
+
+    def __init__(self, key: str, **params):
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def shown_path(path: Path) -> str:
+    """`~/.labkit/docker/config.json` rather than the full home folder, as a student would type it."""
+    try:
+        return "~/" + Path(path).relative_to(Path.home()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _json_error(error: ValueError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"line {error.lineno}, column {error.colno}: {error.msg}"
+    return str(error) or type(error).__name__
+
+
+def _read_json(file: Path, key: str, **params):
+    """The JSON in `file`, None if there is no file, BrokenState(key) if it cannot be read as JSON."""
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
+        detail = _json_error(error) if isinstance(error, ValueError) else (error.strerror or type(error).__name__)
+        raise BrokenState(key, error=detail, **params) from None
+
 
 def saved_credentials(home: Path, registry: str) -> tuple[str, str] | None:
-    """(user, password) that `docker login REGISTRY` saved in LABKIT_HOME/docker/config.json."""
-    from labkit.docker.auth import get_credentials
+    """(user, password) that `docker login REGISTRY` saved in LABKIT_HOME/docker/config.json;
+    None if nothing is saved for it; BrokenState if the file is not docker's format."""
+    from labkit.docker.auth import _key, config_path, get_credentials
 
-    return get_credentials(registry, home=home)
+    path = config_path(home)
+    where = {"path": shown_path(path), "host": _key(registry)}
+    data = _read_json(path, "docker_state.config.not_json", **where)
+    if data is None:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("auths", {}), dict):
+        raise BrokenState("docker_state.config.ill_formed", **where)
+    entry = data.get("auths", {}).get(_key(registry))
+    if entry is None:
+        return None
+    if not isinstance(entry, dict) or not isinstance(entry.get("auth"), str):
+        raise BrokenState("docker_state.config.bad_login", **where)
+    credentials = get_credentials(registry, home=home)
+    if credentials is None:  # an `auth` that is not base64 of user:password
+        raise BrokenState("docker_state.config.bad_login", **where)
+    return credentials
 
 
 def credentials_accepted(endpoint: str, registry: str, credentials: tuple[str, str]) -> bool:
@@ -42,15 +94,39 @@ class LocalImage:
     config: dict
 
 
-def local_image(home: Path, ref: str) -> LocalImage | None:
-    """The image `ref` in the student's local image store (built by `labkit docker build`)."""
-    from labkit.docker.errors import DockerError
-    from labkit.docker.store import ImageStore
+def _is_index(index) -> bool:
+    """{"images": {digest: {...}}, "tags": {ref: digest}}, as labkit.docker.store writes it."""
+    if not isinstance(index, dict):
+        return False
+    images, tags = index.get("images", {}), index.get("tags", {})
+    return (isinstance(images, dict) and all(isinstance(r, dict) for r in images.values())
+            and isinstance(tags, dict) and all(isinstance(d, str) for d in tags.values()))
 
-    try:
-        return LocalImage(config=ImageStore(Path(home)).get(ref).config)
-    except (DockerError, OSError, ValueError):  # no store yet, unknown ref, unreadable store
+
+def local_image(home: Path, ref: str, name: str | None = None) -> LocalImage | None:
+    """The image `ref` in the student's local image store (built by `labkit docker build`); None
+    if it is not there; BrokenState if the store is damaged. `name` is what the hint rebuilds."""
+    from labkit.docker.errors import DockerError
+    from labkit.docker.store import ImageNotFound, ImageStore
+
+    store = ImageStore(Path(home))
+    where = {"dir": shown_path(store.root), "name": name or ref}
+    index = _read_json(store.index_path, "docker_state.store.broken", **where)
+    if index is None:
         return None
+    if not _is_index(index):
+        raise BrokenState("docker_state.store.broken", error="images.json is not an index of images and tags", **where)
+    try:
+        image = store.get(ref)
+    except ImageNotFound:
+        return None
+    except (DockerError, OSError, ValueError, KeyError, TypeError) as error:
+        # a missing or mangled blob, a tag that names no image: the store's files, not our code
+        detail = _json_error(error) if isinstance(error, ValueError) else str(error)
+        raise BrokenState("docker_state.store.broken", error=detail or type(error).__name__, **where) from None
+    if not isinstance(image.config, dict):
+        raise BrokenState("docker_state.store.broken", error="the image's config is not a JSON object", **where)
+    return LocalImage(config=image.config)
 
 
 # -- image config ---------------------------------------------------------------------------------

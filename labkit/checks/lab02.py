@@ -85,7 +85,10 @@ def repository_tags_mutable(ctx: CheckContext) -> list[Result]:
 
 @condition(points=1)
 def logged_in(ctx: CheckContext) -> list[Result]:
-    credentials = images.saved_credentials(ctx.home, REGISTRY)
+    try:
+        credentials = images.saved_credentials(ctx.home, REGISTRY)
+    except images.BrokenState as broken:  # the student's own login file: their answer, with a hint
+        return [Result("login.saved", False, broken.key, params=broken.params)]
     if credentials is None:
         return [Result("login.saved", False, "lab02.login.missing", params={"registry": REGISTRY})]
     if not images.credentials_accepted(ctx.endpoint, REGISTRY, credentials):
@@ -96,12 +99,28 @@ def logged_in(ctx: CheckContext) -> list[Result]:
 # -- step 3: the local build -----------------------------------------------------------------
 
 def _local_image(ctx: CheckContext):
-    return ctx.cached("local_image", lambda: images.local_image(ctx.home, f"{REPOSITORY}:latest"))
+    """The built image, None if there is none, or the BrokenState of a damaged store (each build
+    condition then fails with what is broken)."""
+    def read():
+        try:
+            return images.local_image(ctx.home, f"{REPOSITORY}:latest", name=REPOSITORY)
+        except images.BrokenState as broken:
+            return broken
+    return ctx.cached("local_image", read)
+
+
+def _broken(condition_id: str, image) -> list[Result] | None:
+    if isinstance(image, images.BrokenState):
+        return [Result(condition_id, False, image.key, params=image.params)]
+    return None
 
 
 @condition(points=1)
 def built_image_exists(ctx: CheckContext) -> list[Result]:
-    ok = _local_image(ctx) is not None
+    image = _local_image(ctx)
+    ok = image is not None
+    if broken := _broken("build.exists", image):
+        return broken
     return [Result("build.exists", ok, "lab02.build.exists.ok" if ok else "lab02.build.exists.missing")]
 
 
@@ -118,6 +137,8 @@ def port_list(ports) -> str:
 @condition(points=1)
 def built_image_cmd(ctx: CheckContext) -> list[Result]:
     image = _local_image(ctx)
+    if broken := _broken("build.cmd", image):
+        return broken
     if image is None:
         return [Result("build.cmd", False, "lab02.build.cmd.no_image")]
     cmd = images.effective_command(image.config)
@@ -132,6 +153,8 @@ def built_image_cmd(ctx: CheckContext) -> list[Result]:
 @condition(points=1)
 def built_image_port(ctx: CheckContext) -> list[Result]:
     image = _local_image(ctx)
+    if broken := _broken("build.port", image):
+        return broken
     if image is None:
         return [Result("build.port", False, "lab02.build.port.no_image")]
     ports = images.exposed_ports(image.config)

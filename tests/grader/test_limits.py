@@ -4,6 +4,7 @@ reason, and the submissions beside them are graded."""
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 
 from grader.pool import autograde
@@ -67,3 +68,31 @@ def test_a_notebook_that_edits_the_checks_on_disk_is_not_graded(tmp_path):
     # the worker imported the checks before any notebook ran: the next submission is graded by the real ones
     assert done["b_after"]["status"] == GRADED and done["b_after"]["score"] == 4
     assert any(line.startswith("WARNING: the notebooks of a_editor changed files") for line in lines)
+
+
+def test_an_exception_carrying_50_mb_is_cut_like_any_output(fake_course):
+    from grader.cli import main
+
+    good = fakelab.answered(student_version(fake_course))
+    submit(fake_course, "raiser", _with_cell(good, "raise ValueError('z' * 50_000_000)"))
+    # the cap is per cell, shared: the error gets only what the print left
+    submit(fake_course, "printer", _with_cell(good, "print('x' * 900_000)\nraise ValueError('y' * 300_000)"))
+    done = {r["student"]: r for r in autograde(fake_course, LAB, timeout=30, jobs=1, out=lambda *_: None)}
+    assert main(["feedback", LAB, "--course", str(fake_course.root)]) == 0
+    marker = "... output truncated by the grader (more than 1,000,000 characters) ..."
+    for student in ("raiser", "printer"):
+        res = json.loads(fake_course.results_file(student, LAB).read_text())
+        assert done[student]["status"] == GRADED and res["score"] == 4, res
+        assert any("rest of its output was dropped" in n["text"] for n in res["notes"]), res["notes"]
+        notebook = fake_course.autograded(student, LAB) / f"{LAB}.ipynb"
+        page = fake_course.feedback(student, LAB) / f"{LAB}.html"
+        assert notebook.stat().st_size < 3_000_000, (student, notebook.stat().st_size)
+        assert page.stat().st_size < 3_000_000, (student, page.stat().st_size)
+        [cell] = [c for c in json.loads(notebook.read_text())["cells"] if c.get("id") == "added"]
+        [error] = [o for o in cell["outputs"] if o["output_type"] == "error"]
+        assert error["ename"] == "ValueError" and error["evalue"].rstrip().endswith(marker)
+        assert any(line.rstrip().endswith(marker) for line in error["traceback"])
+        assert marker in page.read_text()
+    [printer_error] = [o for c in json.loads((fake_course.autograded("printer", LAB) / f"{LAB}.ipynb").read_text())["cells"]
+                       if c.get("id") == "added" for o in c["outputs"] if o["output_type"] == "error"]
+    assert sum(map(len, printer_error["traceback"])) < 200_000
