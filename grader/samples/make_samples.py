@@ -32,6 +32,7 @@ LABS = {
         "delete_points": 4,
         "max_score": 15,
         "kill_after": "login",
+        "exercise3": "exercise3_answer",        # the written answer's cell, for its other forms
     },
 }
 
@@ -103,6 +104,21 @@ def _insert_after(nb: dict, grade_id: str, cell: dict) -> dict:
     return nb
 
 
+def _rewritten(nb: dict, grade_id: str, rewrite) -> dict:
+    """`nb` with one cell's source passed through `rewrite` (the same answer, written differently)."""
+    nb = copy.deepcopy(nb)
+    cell = nb["cells"][_index(nb, grade_id)]
+    cell["source"] = rewrite(_source(cell))
+    return nb
+
+
+def _one_line(source: str) -> str:
+    """`x = \"\"\"...\"\"\"` with its commands joined by `&&` on one line, as a shell user writes them."""
+    name, _, literal = source.partition(" = ")
+    commands = [line for line in literal.strip().strip('"').splitlines() if line.strip()]
+    return f"{name} = {' && '.join(commands)!r}\n"
+
+
 def _title(lab: str, step_id: str) -> str:
     """A step's English title, as the grader's notes name it."""
     from labkit.checks.registry import get_lab
@@ -147,6 +163,12 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
     add("malformed_json", _dump(good)[:-200], "not graded", None, "not valid JSON")
     add("huge_output", _insert_after(good, spec["after_first_step"], _code("huge", "print('x' * 50_000_000)")),
         "graded", full, "rest of its output was dropped")
+    # Exercise 3 written as a person may write it: read the same as the lab's own form.
+    add("exercise3_strip", _rewritten(good, spec["exercise3"], lambda s: s.rstrip() + ".strip()\n"),
+        "graded", full, notes=0)
+    add("exercise3_annotated", _rewritten(good, spec["exercise3"], lambda s: s.replace(" = ", ": str = ", 1)),
+        "graded", full, notes=0)
+    add("exercise3_one_line", _rewritten(good, spec["exercise3"], _one_line), "graded", full, notes=0)
     add("tamper", _insert_after(student["en"], "start", _code("tamper", TAMPER)), "graded", none)
 
     files = {f"{name}/{lab}.ipynb": content for name, (content, _) in cases.items()}

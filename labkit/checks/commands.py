@@ -1,7 +1,8 @@
 """Understand a sequence of shell commands a student wrote (Exercise 3 of the lesson).
 
 Commands are tokenised with shlex, never run. `docker ...` and `labkit docker ...` are the same
-command here; `!` (a notebook shell escape), `$ ` prompts, comments and line continuations are
+command here, and so are `docker image build|tag|push` and `docker build|tag|push`; `!` (a notebook
+shell escape), `$ ` prompts, comments, line continuations and `&&` / `;` between commands are
 handled as a shell would.
 """
 from __future__ import annotations
@@ -12,10 +13,11 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Command:
-    line: int                 # 1-based position in the answer
+    line: int                 # 1-based logical line of the answer (what a message can point at)
     argv: list[str]
     pipe_to: "Command | None" = None
     text: str = ""
+    position: int = 0         # 1-based order among all commands: `a && b` on one line is a, then b
 
     @property
     def program(self) -> str:
@@ -41,7 +43,8 @@ def parse(text: str) -> Parsed:
             chain = [argv for argv in chain if argv]
             if not chain:
                 continue
-            head = Command(line=number, argv=chain[0], text=statement.strip())
+            head = Command(line=number, argv=chain[0], text=statement.strip(),
+                           position=len(parsed.commands) + 1)
             node = head
             for argv in chain[1:]:
                 node.pipe_to = Command(line=number, argv=argv, text=statement.strip())
@@ -85,7 +88,9 @@ def _normalise(argv: list[str]) -> list[str]:
     if argv[:2] == ["labkit", "docker"]:
         return argv[1:]
     if argv[:1] == ["sudo"]:
-        return argv[1:]
+        return _normalise(argv[1:])
+    if argv[:2] == ["docker", "image"] and argv[2:3] in (["build"], ["tag"], ["push"]):
+        return ["docker", *argv[2:]]  # `docker image push` is `docker push`
     return argv
 
 

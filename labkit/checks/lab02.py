@@ -267,33 +267,34 @@ def exercise3_answered(ctx: CheckContext) -> list[Result]:
 
 
 def _exercise3(ctx: CheckContext) -> dict:
-    """Where each expected command first appears in the answer (line numbers), or None."""
+    """Where each expected command first appears in the answer (its order among the commands), or None."""
     def analyse():
         text = answer_text(ctx, "exercise3") or ""
         found = {"login": None, "build": None, "tag": None, "push": None, "built_names": set()}
         for cmd in commands.parse(text).commands:
             argv = cmd.argv
-            if argv[:3] == ["aws", "ecr", "get-login-password"] and cmd.pipe_to is not None:
+            aws_words = commands.positional(argv, 1, ("--region", "--profile", "--output", "--endpoint-url"))
+            if argv[:1] == ["aws"] and aws_words[:2] == ["ecr", "get-login-password"] and cmd.pipe_to is not None:
                 login = cmd.pipe_to.argv
                 region = commands.option(argv, "--region")
                 server = commands.positional(login, 2, ("--username", "-u", "--password", "-p"))
                 if (login[:2] == ["docker", "login"] and commands.option(login, "--username", "-u") == "AWS"
                         and "--password-stdin" in login and region == REGION
                         and server and server[-1].removeprefix("https://") == REGISTRY):
-                    found["login"] = found["login"] or cmd.line
+                    found["login"] = found["login"] or cmd.position
             elif argv[:2] == ["docker", "build"]:
                 tag = commands.option(argv, "-t", "--tag")
                 if tag and commands.positional(argv, 2, ("-t", "--tag", "-f", "--file", "--build-arg")):
-                    found["build"] = found["build"] or cmd.line
+                    found["build"] = found["build"] or cmd.position
                     found["built_names"].add(_with_tag(tag))
                     if _with_tag(tag) == f"{IMAGE_URI}:v1.0":
-                        found["tag"] = found["tag"] or cmd.line
+                        found["tag"] = found["tag"] or cmd.position
             elif argv[:2] == ["docker", "tag"] and len(argv) >= 4:
                 source, target = _with_tag(argv[2]), _with_tag(argv[3])
                 if target == f"{IMAGE_URI}:v1.0" and source in found["built_names"] | {f"{REPOSITORY}:latest"}:
-                    found["tag"] = found["tag"] or cmd.line
+                    found["tag"] = found["tag"] or cmd.position
             elif argv[:2] == ["docker", "push"] and len(argv) >= 3 and _with_tag(argv[-1]) == f"{IMAGE_URI}:v1.0":
-                found["push"] = found["push"] or cmd.line
+                found["push"] = found["push"] or cmd.position
         return found
     return ctx.cached("exercise3", analyse)
 

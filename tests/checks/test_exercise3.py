@@ -121,3 +121,13 @@ def test_grader_reads_the_answer_from_the_cell_source_not_the_kernel():
     assert all(r.passed for r in get_lab("lab02").step("exercise3").run(ctx))
     ctx2 = CheckContext(endpoint="http://127.0.0.1:9", home=Path("/nonexistent"), notebook={"cells": [poisoned]})
     assert not any(r.passed for r in get_lab("lab02").step("exercise3").run(ctx2))
+
+
+def test_commands_on_one_line_keep_their_order():
+    """`a && b` is a, then b: on one line, the push after the build is in order, before it is not."""
+    login = f"aws ecr get-login-password --region ap-northeast-2 | docker login --username AWS --password-stdin {REG}"
+    build, push = f"docker build -t {REG}/my-app:v1.0 .", f"docker push {REG}/my-app:v1.0"
+    assert all(r.passed for r in results(f"{login} && {build} && {push}").values())
+    found = results(f"{login}; {push}; {build}")
+    assert found["exercise3.order"].key == "lab02.exercise3.order.bad"
+    assert sum(r.earned for r in found.values()) == 3
