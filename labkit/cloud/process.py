@@ -137,6 +137,7 @@ def start_cloud(home: Path, port: int | None = None, token: str | None = None,
         [sys.executable, "-m", "labkit.cloud.server", "--port", str(port), "--home", str(home)],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
         start_new_session=True, close_fds=True,
+        cwd=home,  # whatever moto writes to its working folder (its recorder's file) stays in the cloud's home
     )
     log.close()
     cloud = CloudProcess(port=port, pid=proc.pid, home=str(home), token=token)
