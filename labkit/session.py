@@ -133,6 +133,7 @@ def start(lang: str | None = None, lab: str | None = None) -> Session:
         lab = None
     cloud_env.apply(lab_environment(s))
     _put_own_bin_on_path()
+    _fast_commands()
     _forget_cached_boto3_session()
     return Session(endpoint=cloud.endpoint, account=DEFAULT_ACCOUNT, region=DEFAULT_REGION,
                    pid=cloud.pid, reused=reused, lab=lab)
@@ -183,6 +184,14 @@ def _put_own_bin_on_path() -> None:
     parts = os.environ.get("PATH", "").split(os.pathsep)
     if bin_dir not in parts:
         os.environ["PATH"] = os.pathsep.join([bin_dir, *parts])
+
+
+def _fast_commands() -> None:
+    """In a kernel, `!aws` and `!labkit docker` go through this kernel's fork servers (same output,
+    a fraction of the start-up; see labkit/fastcli). Off with LABKIT_FASTCLI=0; never fails."""
+    from labkit.fastcli import launcher
+
+    launcher.enable()
 
 
 def _forget_cached_boto3_session() -> None:

@@ -1,0 +1,185 @@
+"""Where lab 02's notebook spends its time, as the grader runs it (a fresh local cloud, the
+kernel's environment from `labkit.env.cloud_environment`, LABKIT_MANAGED=1).
+
+    .venv/bin/python bench/notebook_time.py [--rounds 3] [--fastcli both|on|off] [--json FILE]
+
+Prints: the cost of single process starts (python, `import labkit`, `aws --version`,
+`aws ecr describe-repositories`, `labkit docker images`, each through the shims too when the
+fast path is on), then the notebook: kernel start, each code cell, total. `--fastcli off` sets
+LABKIT_FASTCLI=0 (labkit.start() then starts no zygote and puts no shim on PATH): the figures
+before the fast path; `both` measures each in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+from labkit import env as cloud_env_module  # noqa: E402
+from labkit.cloud.process import start_cloud  # noqa: E402
+from labkit.config import Settings  # noqa: E402
+
+NOTEBOOK = ROOT / "solutions" / "en" / "lab02.ipynb"
+
+SINGLE = {  # label: shell command, run in the kernel's environment
+    "python -c pass": f"{BIN}/python -c pass",
+    "python -I -S -c pass": f"{BIN}/python -I -S -c pass",
+    "python -c 'import labkit'": f"{BIN}/python -c 'import labkit'",
+    "aws --version": "aws --version",
+    "aws ecr describe-repositories": "aws ecr describe-repositories",
+    "aws ecr get-login-password | labkit docker login": (
+        "aws ecr get-login-password | labkit docker login --username AWS --password-stdin "
+        "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com"),
+    "labkit docker images": "labkit docker images",
+}
+
+
+def kernel_env(cloud, home: Path, fastcli: bool) -> dict:
+    env = dict(os.environ)
+    cloud_env_module.apply(cloud_env_module.cloud_environment(
+        Settings(home=home, aws_port=cloud.port, managed=True)), env)
+    env.update(LABKIT_MANAGED="1", LABKIT_LANG="en", LABKIT_FASTCLI="1" if fastcli else "0")
+    env.pop("LABKIT_CONTROL_TOKEN", None)
+    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
+    return env
+
+
+def fast_env(env: dict, work: Path):
+    """The environment labkit.start() gives the kernel with the fast path on: the zygote started
+    and the shims first on PATH. Returns (env, zygote handle) or (env, None)."""
+    from labkit.fastcli import launcher
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        handle = launcher.start(parent_pid=os.getpid())
+        return dict(os.environ), handle
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def time_command(cmd: str, env: dict, cwd: Path, rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, shell=True, env=env, cwd=cwd, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return round(statistics.median(times), 3)
+
+
+def bench_single(rounds: int, fastcli: bool) -> dict:
+    home = Path(tempfile.mkdtemp(prefix="nbtime-"))
+    cloud = start_cloud(home / "cloud")
+    try:
+        env = kernel_env(cloud, home / "client", fastcli)
+        handle = None
+        if fastcli:
+            env, handle = fast_env(env, home)
+            if handle is not None:
+                handle.wait_ready(30)
+        out = {label: time_command(cmd, env, home, rounds) for label, cmd in SINGLE.items()}
+        if handle is not None:
+            handle.stop()
+        return out
+    finally:
+        cloud.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run_notebook(fastcli: bool) -> dict:
+    import nbformat
+    from nbclient import NotebookClient
+
+    home = Path(tempfile.mkdtemp(prefix="nbtime-"))
+    cloud = start_cloud(home / "cloud")
+    work = home / "work"
+    work.mkdir()
+    env = kernel_env(cloud, home / "client", fastcli)
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(work)}},
+                            shutdown_kernel="immediate")
+    cells = []
+    try:
+        t0 = time.perf_counter()
+        with client.setup_kernel():
+            kernel_start = time.perf_counter() - t0
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                t = time.perf_counter()
+                client.execute_cell(cell, index)
+                errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+                cells.append({"cell": index, "s": round(time.perf_counter() - t, 3),
+                              "source": cell.source.splitlines()[0 if not cell.source.startswith("###") else 1][:70],
+                              **({"error": errors[0]["ename"]} if errors else {})})
+            t = time.perf_counter()
+        shutdown = time.perf_counter() - t
+        total = time.perf_counter() - t0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        cloud.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    return {"kernel_start_s": round(kernel_start, 3), "cells": cells, "shutdown_s": round(shutdown, 3),
+            "total_s": round(total, 3)}
+
+
+def bench_notebook(rounds: int, fastcli: bool) -> dict:
+    runs = [run_notebook(fastcli) for _ in range(rounds)]
+    cells = [{**c, "s": round(statistics.median(r["cells"][i]["s"] for r in runs), 3)}
+             for i, c in enumerate(runs[0]["cells"])]
+    return {"kernel_start_s": round(statistics.median(r["kernel_start_s"] for r in runs), 3),
+            "cells": cells, "shutdown_s": round(statistics.median(r["shutdown_s"] for r in runs), 3),
+            "total_s": round(statistics.median(r["total_s"] for r in runs), 3),
+            "total_all": [r["total_s"] for r in runs]}
+
+
+def report(name: str, single: dict, notebook: dict) -> str:
+    lines = [f"## {name}", "", "| single command (median) | s |", "|---|---|"]
+    lines += [f"| `{label}` | {value} |" for label, value in single.items()]
+    lines += ["", "| notebook | s |", "|---|---|", f"| kernel start | {notebook['kernel_start_s']} |"]
+    lines += [f"| cell {c['cell']}: `{c['source']}`{' (' + c['error'] + ')' if 'error' in c else ''} | {c['s']} |"
+              for c in notebook["cells"]]
+    lines += [f"| kernel shutdown | {notebook['shutdown_s']} |",
+              f"| **total** (runs: {notebook['total_all']}) | **{notebook['total_s']}** |"]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--fastcli", choices=["both", "on", "off"], default="both")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    modes = {"both": [False, True], "on": [True], "off": [False]}[args.fastcli]
+    figures = {}
+    print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}", flush=True)
+    for fast in modes:
+        name = "fast path on (zygote + shims)" if fast else "fast path off (LABKIT_FASTCLI=0)"
+        single = bench_single(args.rounds, fast)
+        notebook = bench_notebook(args.rounds, fast)
+        figures[name] = {"single": single, "notebook": notebook}
+        print(report(name, single, notebook), "\n", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

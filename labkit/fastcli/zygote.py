@@ -1,0 +1,657 @@
+"""A fork server ("zygote") for one command (`aws` or `labkit`) of one kernel.
+
+Started by `labkit.fastcli.launcher` with the kernel's interpreter and environment, it imports
+what the command imports once, then forks a child per request from a shim (`shim.py`): the child
+takes the shim's argv, cwd, umask, environment and stdin/stdout/stderr (passed as file
+descriptors) and runs the command's real script, exactly as `python SCRIPT ARGS` would, while
+the zygote relays signals to it and its exit status back to the shim.
+
+Loaded by file path under a private module name (never as part of the `labkit` package), so the
+zygote of `aws` imports nothing a real `aws` process would not import.
+
+Protocol (SOCK_SEQPACKET, one message each):
+  zygote -> shim  b"R"                       ready: send the request
+  shim -> zygote  request (see shim.py), fds [cwd, std fds present]
+  zygote -> shim  b"D"                       declined: the shim execs the real command
+  child  -> shim  b"S<pid>"                  started (sent by the child before it does anything)
+  shim -> zygote  b"K<signum>"               forward this signal to the child
+  zygote -> shim  b"Xe<code>" | b"Xs<sig>"   the child exited / was killed by a signal
+"""
+from __future__ import annotations
+
+import gc
+import io
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+
+MAGIC = b"LKZ1"
+MAX_REQUEST = 1 << 20
+PR_SET_PDEATHSIG = 1
+PARENT_POLL_S = 1.0
+
+# What each command imports, so its children find it in sys.modules (measured on the lab
+# commands: `python -X importtime` of each, see bench/notebook_time.py).
+WARM = {
+    "aws": ["awscli.clidriver", "awscli.handlers", "pkgutil"],
+    "labkit": ["labkit.cli", "labkit.docker.cli", "labkit.docker.auth", "labkit.docker.bases",
+               "labkit.docker.build", "labkit.docker.context", "labkit.docker.dockerfile", "labkit.docker.layers",
+               "labkit.docker.reference", "labkit.docker.registry_client", "labkit.docker.store", "labkit.messages",
+               "tarfile", "pwd", "grp", "pkgutil"],
+}
+
+# Variables a fresh interpreter or the C libraries read at start-up: a request whose values differ
+# from the zygote's own is declined (the shim then runs the real command).
+STARTUP_PREFIXES = (b"PYTHON", b"LC_", b"LD_", b"OPENSSL_", b"MALLOC_", b"GLIBC_")
+STARTUP_NAMES = (b"LANG", b"LANGUAGE", b"HOME", b"TZ", b"TMPDIR")
+
+
+def log(message: str) -> None:
+    try:
+        sys.stderr.write(f"[zygote {os.getpid()}] {message}\n")
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+def set_parent_death_signal(sig: int) -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    except Exception:
+        pass  # the zygote also polls its parent
+
+
+# -- warm-up: imports, with the environment reads and writes they make ---------------------------
+
+class EnvTrace:
+    """Which variables the warm-up's imports read, and what they wrote: a child must see the
+    writes (e.g. awscli sets AWS_DATA_PATH at import), and a request may differ from the zygote's
+    environment only in variables no import read."""
+
+    def __init__(self):
+        self.reads: set[bytes] = set()
+        self.read_all = False
+        self.writes: list[tuple[bytes, bytes | None]] = []
+        self._saved = None
+
+    @staticmethod
+    def _key(mapping, key) -> bytes:
+        return key if isinstance(key, bytes) else os.fsencode(key)
+
+    def __enter__(self):
+        cls = type(os.environ)
+        self._saved = {name: cls.__dict__[name] for name in ("__getitem__", "__setitem__", "__delitem__", "__iter__")}
+        trace = self
+        get, put, delete, iterate = (self._saved[n] for n in ("__getitem__", "__setitem__", "__delitem__", "__iter__"))
+
+        def traced_get(mapping, key):
+            trace.reads.add(trace._key(mapping, key))
+            return get(mapping, key)
+
+        def traced_set(mapping, key, value):
+            put(mapping, key, value)
+            trace.writes.append((trace._key(mapping, key), os.environb[trace._key(mapping, key)]))
+
+        def traced_del(mapping, key):
+            delete(mapping, key)
+            trace.writes.append((trace._key(mapping, key), None))
+
+        def traced_iter(mapping):
+            trace.read_all = True
+            return iterate(mapping)
+
+        cls.__getitem__, cls.__setitem__, cls.__delitem__, cls.__iter__ = traced_get, traced_set, traced_del, traced_iter
+        return self
+
+    def __exit__(self, *exc):
+        cls = type(os.environ)
+        for name, function in self._saved.items():
+            setattr(cls, name, function)
+
+
+def load_by_path(name: str, path: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def imported_by(script: str) -> set[str]:
+    """The modules a script imports at its top level (its own import-time effects happen in a real
+    run too, so the zygote may have them happen ahead)."""
+    import ast
+
+    try:
+        with open(script, "rb") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def warm_up(command: str, script: str) -> EnvTrace:
+    """Import what the command imports, if the script is the command's (its first module of WARM
+    is among the script's imports); a stand-in script gets nothing ahead."""
+    import importlib
+
+    modules = WARM.get(command, [])
+    if not modules or modules[0] not in imported_by(script):
+        modules = []
+    with EnvTrace() as trace:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception as error:  # a module this version lacks: the child imports what it needs
+                log(f"warm-up: {name}: {error!r}")
+        if command == "aws" and modules:
+            try:
+                load_by_path("_labkit_fastcli_awscli", os.path.join(os.path.dirname(__file__), "awscli_cache.py")).install()
+            except Exception as error:
+                log(f"warm-up: awscli cache: {error!r}")
+    return trace
+
+
+def signature(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def installation_files(script: str) -> list[str]:
+    """The files whose change would make a fresh process differ from a child: the script, every
+    module the warm-up imported, and the folders on sys.path (a package installed since)."""
+    files = [script]
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str):
+            files.append(path)
+    files.extend(p for p in sys.path if p)
+    return files
+
+
+# -- the server ---------------------------------------------------------------------------------
+
+class Request:
+    def __init__(self, data: bytes, fds: list[int]):
+        parts = data.split(b"\0")
+        if len(parts) < 6 or parts[0] != MAGIC:
+            raise ValueError("not a request")
+        self.name = parts[1].decode()
+        self.script = parts[2]  # the path the shell would have run (found on PATH)
+        self.umask = int(parts[3])
+        self.std = parts[4].decode()  # e.g. "012": which of stdin/stdout/stderr were open
+        argc = int(parts[5])
+        self.args = parts[6:6 + argc]
+        if len(self.args) != argc or len(fds) != 1 + len(self.std):
+            raise ValueError("bad request")
+        self.env = {}
+        for item in parts[6 + argc:]:
+            key, sep, value = item.partition(b"=")
+            if sep and key:
+                self.env[key] = value
+        self.cwd_fd = fds[0]
+        self.std_fds = dict(zip((int(c) for c in self.std), fds[1:]))
+
+    def close_fds(self) -> None:
+        for fd in [self.cwd_fd, *self.std_fds.values()]:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class Zygote:
+    def __init__(self, command: str, script: str, listener: socket.socket, parent: int, interpreter: str):
+        self.command = command
+        self.script = script
+        self.script_real = os.path.realpath(script)
+        self.interpreter = interpreter
+        self.listener = listener
+        self.parent = parent
+        self.startup_env = dict(os.environb)
+        self.trace: EnvTrace | None = None
+        self.fingerprint: dict[str, object] = {}
+        self.selector = None
+        self.wake_r = self.wake_w = None
+        self.conns: dict[int, dict] = {}  # fd -> {"sock", "pid"}
+        self.children: dict[int, dict] = {}  # pid -> the conn's record
+        self.stopping = False
+
+    # -- deciding ------------------------------------------------------------------------------
+    def sensitive_keys(self, env: dict) -> set[bytes]:
+        keys = set(self.trace.reads) | set(STARTUP_NAMES)
+        for mapping in (env, self.startup_env):
+            keys.update(k for k in mapping if k.startswith(STARTUP_PREFIXES))
+        return keys
+
+    def decline_reason(self, req: Request) -> str | None:
+        if req.name != self.command:
+            return "another command"
+        if os.path.realpath(os.fsdecode(req.script)) != self.script_real:
+            return "another script"
+        if self.trace.read_all:
+            return "the warm-up read the whole environment"
+        for key in self.sensitive_keys(req.env):
+            if req.env.get(key) != self.startup_env.get(key):
+                return f"{os.fsdecode(key)} differs from the zygote's"
+        if self.command == "aws" and b"help" in req.args:
+            return "help pages run a pager on the terminal"
+        if self.command == "labkit" and (not req.args or req.args[0] != b"docker"):
+            return "only `labkit docker` is served"
+        for path, sig in self.fingerprint.items():
+            if signature(path) != sig:
+                return f"{path} changed since the zygote started"
+        if threading.active_count() != 1 or _task_count() not in (None, 1):
+            return "the zygote is not single-threaded"
+        return None
+
+    # -- the loop ------------------------------------------------------------------------------
+    def serve(self):
+        """Serve until the kernel is gone. Returns a ChildJob in a forked child."""
+        self.selector = selectors.DefaultSelector()
+        self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGHUP, self._stop)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the kernel's interrupts are for the kernel
+        self.listener.setblocking(False)
+        self.selector.register(self.listener, selectors.EVENT_READ, "accept")
+        self.selector.register(self.wake_r, selectors.EVENT_READ, "wake")
+        while not self.stopping:
+            if os.getppid() != self.parent:
+                break
+            for key, _ in self.selector.select(PARENT_POLL_S):
+                if key.data == "accept":
+                    self._accept()
+                elif key.data == "wake":
+                    self._drain_wake()
+                    self._reap()
+                else:
+                    job = self._readable(key.data)
+                    if job is not None:
+                        return job
+            self._reap()
+        return None
+
+    def _stop(self, *_):
+        self.stopping = True
+
+    def _accept(self):
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            if not _same_user(sock):
+                sock.close()
+                continue
+            sock.setblocking(False)
+            record = {"sock": sock, "pid": None, "fd": sock.fileno()}
+            try:
+                sock.send(b"R")
+            except OSError:
+                sock.close()
+                continue
+            self.conns[record["fd"]] = record
+            self.selector.register(sock, selectors.EVENT_READ, record["fd"])
+
+    def _close(self, record):
+        self.conns.pop(record["fd"], None)
+        try:
+            self.selector.unregister(record["sock"])
+        except (KeyError, ValueError):
+            pass
+        record["sock"].close()
+        record["closed"] = True
+
+    def _readable(self, fd):
+        record = self.conns.get(fd)
+        if record is None:
+            return None
+        sock = record["sock"]
+        if record["pid"] is None:  # the request
+            try:
+                data, ancdata, flags, _ = sock.recvmsg(MAX_REQUEST, socket.CMSG_SPACE(64 * 4))
+            except (BlockingIOError, InterruptedError):
+                return None
+            except OSError:
+                self._close(record)
+                return None
+            fds = _fds_from(ancdata)
+            if not data or flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+                _close_all(fds)
+                self._close(record)
+                return None
+            try:
+                req = Request(data, fds)
+            except (ValueError, UnicodeDecodeError):
+                _close_all(fds)
+                self._close(record)
+                return None
+            reason = self.decline_reason(req)
+            if reason is not None:
+                log(f"declined: {reason}")  # never the arguments: they may hold a password
+                req.close_fds()
+                try:
+                    sock.send(b"D")
+                except OSError:
+                    pass
+                self._close(record)
+                return None
+            pid = os.fork()
+            if pid == 0:
+                return ChildJob(self, req, sock)
+            req.close_fds()  # the shell waits for EOF on these: only the child may hold them
+            log(f"served as pid {pid}")
+            record["pid"] = pid
+            self.children[pid] = record
+            return None
+        try:  # a running child's shim: a signal to forward, or gone
+            data = sock.recv(64)
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError:
+            data = b""
+        if not data:  # the shim died (e.g. SIGKILL): so does the command it stood for
+            _kill(record["pid"], signal.SIGKILL)
+            try:
+                self.selector.unregister(sock)
+            except (KeyError, ValueError):
+                pass
+            return None
+        if data.startswith(b"K"):
+            try:
+                _kill(record["pid"], int(data[1:]))
+            except ValueError:
+                pass
+        return None
+
+    def _drain_wake(self):
+        try:
+            while os.read(self.wake_r, 256):
+                pass
+        except (BlockingIOError, InterruptedError, OSError):
+            pass
+
+    def _reap(self):
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            record = self.children.pop(pid, None)
+            if record is None:
+                continue
+            if os.WIFSIGNALED(status):
+                message = b"Xs%d" % os.WTERMSIG(status)
+            else:
+                message = b"Xe%d" % os.waitstatus_to_exitcode(status)
+            if not record.get("closed"):
+                try:
+                    record["sock"].setblocking(True)
+                    record["sock"].send(message)
+                except OSError:
+                    pass
+                self._close(record)
+
+    def close_in_child(self, keep: socket.socket):
+        signal.set_wakeup_fd(-1)
+        for record in list(self.conns.values()):
+            if record["sock"] is not keep:
+                record["sock"].close()
+        self.selector.close()
+        self.listener.close()
+        os.close(self.wake_r)
+        os.close(self.wake_w)
+
+
+def _task_count():
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+
+
+def _same_user(sock: socket.socket) -> bool:
+    import struct
+
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except OSError:
+        return False
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid == os.getuid()
+
+
+def _fds_from(ancdata) -> list[int]:
+    import array
+
+    fds = array.array("i")
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[:len(data) - (len(data) % fds.itemsize)])
+    return list(fds)
+
+
+def _close_all(fds):
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _kill(pid, sig):
+    if pid:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+# -- the child: become `python SCRIPT ARGS` -----------------------------------------------------
+
+class ChildJob:
+    def __init__(self, zygote: Zygote, req: Request, sock: socket.socket):
+        self.z = zygote
+        self.req = req
+        self.sock = sock
+
+    def run(self):
+        """Never returns normally: the script's end is this process's end."""
+        z, req = self.z, self.req
+        zygote_pid = os.getppid()
+        set_parent_death_signal(signal.SIGKILL)  # the zygote gone = the kernel gone
+        if os.getppid() != zygote_pid:
+            os._exit(137)
+        z.close_in_child(self.sock)
+        try:
+            self.sock.setblocking(True)
+            self.sock.send(b"S%d" % os.getpid())
+        except OSError:
+            os._exit(137)  # the shim is gone: nobody waits for this command
+        self.sock.close()
+        try:
+            self._become(z, req)
+            code = compile(self._source, self.script, "exec", dont_inherit=True)
+        except BaseException as error:  # anything unusual: be the real command, exactly
+            log(f"child set-up failed, exec'ing the script: {error!r}")
+            self._exec_real()
+        main = self._main_module()
+        try:
+            exec(code, main.__dict__)
+        except SystemExit:
+            raise
+        except BaseException as exc:
+            self._uncaught(exc)
+
+    def _become(self, z: Zygote, req: Request):
+        _restore_signals()
+        os.fchdir(req.cwd_fd)
+        os.close(req.cwd_fd)
+        os.umask(req.umask)
+        env = os.environb
+        env.clear()
+        env.update(req.env)
+        for key, value in z.trace.writes:  # what the warm-up's imports did to the environment
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        time.tzset()
+        if "tempfile" in sys.modules:
+            sys.modules["tempfile"].tempdir = None
+        for target in (0, 1, 2):
+            if target in req.std_fds:
+                os.dup2(req.std_fds[target], target, inheritable=True)
+            else:
+                try:
+                    os.close(target)
+                except OSError:
+                    pass
+        for fd in req.std_fds.values():
+            if fd > 2:
+                os.close(fd)
+        _make_stdio(req.std_fds)
+        self.script = os.fsdecode(req.script)
+        args = [os.fsdecode(a) for a in req.args]
+        sys.argv = [self.script, *args]
+        sys.orig_argv = [z.interpreter, self.script, *args]
+        with open(self.script, "rb") as f:
+            self._source = f.read()
+
+    def _main_module(self):
+        import builtins
+        import importlib.machinery
+        import types
+
+        main = types.ModuleType("__main__")
+        main.__file__ = self.script
+        main.__cached__ = None
+        main.__builtins__ = builtins
+        main.__loader__ = importlib.machinery.SourceFileLoader("__main__", self.script)
+        main.__spec__ = None
+        main.__package__ = None
+        main.__annotations__ = {}
+        sys.modules["__main__"] = main
+        return main
+
+    def _uncaught(self, exc: BaseException):
+        """As the interpreter does for an exception a script lets out: sys.excepthook with the
+        script's frames only, exit status 1 (a KeyboardInterrupt: killed by SIGINT)."""
+        tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+        exc = exc.with_traceback(tb)
+        sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, tb
+        try:
+            sys.excepthook(type(exc), exc, tb)
+        except BaseException:
+            pass
+        if isinstance(exc, KeyboardInterrupt):
+            import atexit
+
+            threading._shutdown()
+            atexit._run_exitfuncs()
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+        raise SystemExit(1)
+
+    def _exec_real(self):
+        env = dict(self.req.env)
+        try:
+            os.execve(self.z.interpreter, [self.z.interpreter, os.fsdecode(self.req.script),
+                                          *[os.fsdecode(a) for a in self.req.args]], env)
+        except OSError:
+            os._exit(127)
+
+
+def _restore_signals():
+    """A fresh interpreter's dispositions, and nothing blocked."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                signal.SIGALRM):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def _make_stdio(present: dict):
+    """sys.stdin/stdout/stderr as the interpreter makes them at start-up (Python/pylifecycle.c,
+    create_stdio), on the shim's descriptors, with the zygote's own encoding and error handlers
+    (the start-up variables are equal, or the request was declined)."""
+    buffered = not isinstance(getattr(sys.__stdout__, "buffer", None), io.FileIO)
+    streams = []
+    for fd, write, name, model in ((0, False, "<stdin>", sys.__stdin__), (1, True, "<stdout>", sys.__stdout__),
+                                   (2, True, "<stderr>", sys.__stderr__)):
+        if fd not in present:
+            streams.append(None)
+            continue
+        buffering = -1 if (buffered or not write) else 0
+        buf = io.open(fd, "wb" if write else "rb", buffering=buffering, closefd=False)
+        raw = buf.raw if buffering else buf
+        raw.name = name
+        isatty = raw.isatty()
+        stream = io.TextIOWrapper(buf, encoding=model.encoding, errors=model.errors, newline="\n",
+                                  line_buffering=buffered and (isatty or fd == 2), write_through=not buffered)
+        stream.mode = "w" if write else "r"
+        streams.append(stream)
+    sys.stdin = sys.__stdin__ = streams[0]
+    sys.stdout = sys.__stdout__ = streams[1]
+    sys.stderr = sys.__stderr__ = streams[2]
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+def main(argv: list[str]) -> None:
+    """argv: COMMAND SCRIPT INTERPRETER SOCKET_FD PARENT_PID FOLDER"""
+    command, script, interpreter, sock_fd, parent, folder = (argv[0], argv[1], argv[2], int(argv[3]), int(argv[4]),
+                                                            argv[5])
+    set_parent_death_signal(signal.SIGTERM)
+    if os.getppid() != parent:
+        return
+    sys.path[0] = os.path.dirname(os.path.realpath(script))  # as for `python SCRIPT`
+    listener = socket.socket(fileno=sock_fd)
+    zygote = Zygote(command, script, listener, parent, interpreter)
+    t0 = time.monotonic()
+    zygote.trace = warm_up(command, script)
+    gc.collect()
+    gc.freeze()  # children do not walk (and copy) the zygote's objects at every collection
+    zygote.fingerprint = {path: signature(path) for path in installation_files(script)}
+    log(f"{command}: ready in {time.monotonic() - t0:.2f} s; import-time reads "
+        f"{sorted(k.decode(errors='replace') for k in zygote.trace.reads)}, writes "
+        f"{[k.decode(errors='replace') for k, _ in zygote.trace.writes]}")
+    job = zygote.serve()
+    if job is None:  # the kernel is gone (or we were told to stop): so are its shims
+        import shutil
+
+        log("stopping")
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    job.run()
