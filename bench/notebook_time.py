@@ -140,8 +140,7 @@ def run_notebook(fastcli: bool) -> dict:
             "total_s": round(total, 3)}
 
 
-def bench_notebook(rounds: int, fastcli: bool) -> dict:
-    runs = [run_notebook(fastcli) for _ in range(rounds)]
+def summarize(runs: list[dict]) -> dict:
     cells = [{**c, "s": round(statistics.median(r["cells"][i]["s"] for r in runs), 3)}
              for i, c in enumerate(runs[0]["cells"])]
     return {"kernel_start_s": round(statistics.median(r["kernel_start_s"] for r in runs), 3),
@@ -168,14 +167,17 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     modes = {"both": [False, True], "on": [True], "off": [False]}[args.fastcli]
-    figures = {}
+    names = {False: "fast path off (LABKIT_FASTCLI=0)", True: "fast path on (zygote + shims)"}
     print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}", flush=True)
+    singles = {fast: bench_single(args.rounds, fast) for fast in modes}
+    runs = {fast: [] for fast in modes}
+    for _ in range(args.rounds):  # interleaved, so both modes see the same machine load
+        for fast in modes:
+            runs[fast].append(run_notebook(fast))
+    figures = {}
     for fast in modes:
-        name = "fast path on (zygote + shims)" if fast else "fast path off (LABKIT_FASTCLI=0)"
-        single = bench_single(args.rounds, fast)
-        notebook = bench_notebook(args.rounds, fast)
-        figures[name] = {"single": single, "notebook": notebook}
-        print(report(name, single, notebook), "\n", flush=True)
+        figures[names[fast]] = {"single": singles[fast], "notebook": summarize(runs[fast])}
+        print(report(names[fast], singles[fast], figures[names[fast]]["notebook"]), "\n", flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0

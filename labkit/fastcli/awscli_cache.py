@@ -39,37 +39,19 @@ def signature(path: str, regular: bool = True):
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def install() -> bool:
+def install():
+    """Patch botocore's loader to use the caches (empty for now). Returns the function that fills
+    them, which the zygote runs when idle (so its first request need not wait for it), or None
+    for an unverified botocore."""
     import botocore
     import botocore.loaders as loaders
 
     if botocore.__version__ not in VERIFIED_BOTOCORE:
-        return False
+        return None
     awscli_data = os.path.join(os.path.dirname(sys.modules["awscli"].__file__), "data")
     builtin = loaders.Loader.BUILTIN_DATA_PATH
-    file_loader = loaders.JSONFileLoader()
     original_load = loaders.JSONFileLoader._load_file
     methods = loaders._JSON_OPEN_METHODS
-
-    def parse(base: str) -> None:
-        for ext, method in methods.items():
-            full = base + ext
-            sig = signature(full)
-            if sig is not None:
-                PARSED[full] = (sig, method, original_load(file_loader, full, method))
-                return
-
-    for name in COMMON_FILES:
-        parse(os.path.join(builtin, name))
-    parse(os.path.join(awscli_data, "cli"))
-    for service in SERVICES:
-        folder = os.path.join(builtin, service)
-        try:
-            version = sorted(os.listdir(folder))[-1]
-        except (OSError, IndexError):
-            continue
-        for name in SERVICE_FILES:
-            parse(os.path.join(folder, version, name))
 
     def _load_file(self, full_path, open_method):
         entry = PARSED.pop(full_path, None)
@@ -104,14 +86,37 @@ def install() -> bool:
         return sorted(services)
 
     list_available_services.__doc__ = loaders.Loader.list_available_services.__doc__
-    probe = loaders.Loader(include_default_search_paths=False)
-    for folder in (awscli_data, builtin):
-        sig = signature(folder, regular=False)
-        if sig is None:
-            continue
-        for type_name in LISTED_TYPES:
-            LISTINGS[(folder, type_name)] = (sig, frozenset(services_in(probe, folder, type_name)))
-
     loaders.JSONFileLoader._load_file = _load_file
     loaders.Loader.list_available_services = list_available_services
-    return True
+
+    def fill() -> None:
+        file_loader = loaders.JSONFileLoader()
+
+        def parse(base: str) -> None:
+            for ext, method in methods.items():
+                full = base + ext
+                sig = signature(full)
+                if sig is not None:
+                    PARSED[full] = (sig, method, original_load(file_loader, full, method))
+                    return
+
+        for name in COMMON_FILES:
+            parse(os.path.join(builtin, name))
+        parse(os.path.join(awscli_data, "cli"))
+        for service in SERVICES:
+            folder = os.path.join(builtin, service)
+            try:
+                version = sorted(os.listdir(folder))[-1]
+            except (OSError, IndexError):
+                continue
+            for name in SERVICE_FILES:
+                parse(os.path.join(folder, version, name))
+        probe = loaders.Loader(include_default_search_paths=False)
+        for folder in (awscli_data, builtin):
+            sig = signature(folder, regular=False)
+            if sig is None:
+                continue
+            for type_name in LISTED_TYPES:
+                LISTINGS[(folder, type_name)] = (sig, frozenset(services_in(probe, folder, type_name)))
+
+    return fill

@@ -144,14 +144,16 @@ def imported_by(script: str) -> set[str]:
     return names
 
 
-def warm_up(command: str, script: str) -> EnvTrace:
+def warm_up(command: str, script: str) -> tuple[EnvTrace, list]:
     """Import what the command imports, if the script is the command's (its first module of WARM
-    is among the script's imports); a stand-in script gets nothing ahead."""
+    is among the script's imports); a stand-in script gets nothing ahead. Returns the trace and
+    the work left for when the zygote is idle (parsing awscli's models)."""
     import importlib
 
     modules = WARM.get(command, [])
     if not modules or modules[0] not in imported_by(script):
         modules = []
+    idle = []
     with EnvTrace() as trace:
         for name in modules:
             try:
@@ -160,10 +162,13 @@ def warm_up(command: str, script: str) -> EnvTrace:
                 log(f"warm-up: {name}: {error!r}")
         if command == "aws" and modules:
             try:
-                load_by_path("_labkit_fastcli_awscli", os.path.join(os.path.dirname(__file__), "awscli_cache.py")).install()
+                fill = load_by_path("_labkit_fastcli_awscli",
+                                    os.path.join(os.path.dirname(__file__), "awscli_cache.py")).install()
+                if fill is not None:
+                    idle.append(fill)
             except Exception as error:
                 log(f"warm-up: awscli cache: {error!r}")
-    return trace
+    return trace, idle
 
 
 def signature(path: str):
@@ -227,6 +232,7 @@ class Zygote:
         self.parent = parent
         self.startup_env = dict(os.environb)
         self.trace: EnvTrace | None = None
+        self.idle: list = []  # work for when no request waits
         self.fingerprint: dict[str, object] = {}
         self.selector = None
         self.wake_r = self.wake_w = None
@@ -251,10 +257,14 @@ class Zygote:
         for key in self.sensitive_keys(req.env):
             if req.env.get(key) != self.startup_env.get(key):
                 return f"{os.fsdecode(key)} differs from the zygote's"
-        if self.command == "aws" and b"help" in req.args:
-            return "help pages run a pager on the terminal"
+        # A child has no controlling terminal (the shell's pty belongs to the shell's session):
+        # whatever may open /dev/tty (a pager, a password prompt) runs for real.
+        if self.command == "aws" and (b"help" in req.args or _mentions_mfa(_aws_config(req.env))):
+            return "help pages and MFA prompts use the terminal"
         if self.command == "labkit" and (not req.args or req.args[0] != b"docker"):
             return "only `labkit docker` is served"
+        if self.command == "labkit" and b"login" in req.args and b"--password-stdin" not in req.args:
+            return "an interactive login prompts on the terminal"
         for path, sig in self.fingerprint.items():
             if signature(path) != sig:
                 return f"{path} changed since the zygote started"
@@ -278,7 +288,11 @@ class Zygote:
         while not self.stopping:
             if os.getppid() != self.parent:
                 break
-            for key, _ in self.selector.select(PARENT_POLL_S):
+            events = self.selector.select(0 if self.idle else PARENT_POLL_S)
+            if not events and self.idle:
+                self._idle_work()
+                continue
+            for key, _ in events:
                 if key.data == "accept":
                     self._accept()
                 elif key.data == "wake":
@@ -290,6 +304,17 @@ class Zygote:
                         return job
             self._reap()
         return None
+
+    def _idle_work(self):
+        work = self.idle.pop(0)
+        t0 = time.monotonic()
+        try:
+            work()
+        except Exception as error:
+            log(f"idle work failed: {error!r}")
+        gc.collect()
+        gc.freeze()
+        log(f"idle work done in {time.monotonic() - t0:.2f} s")
 
     def _stop(self, *_):
         self.stopping = True
@@ -427,6 +452,20 @@ class Zygote:
         os.close(self.wake_w)
 
 
+def _aws_config(env: dict) -> bytes | None:
+    if env.get(b"AWS_CONFIG_FILE"):
+        return env[b"AWS_CONFIG_FILE"]
+    return env[b"HOME"] + b"/.aws/config" if env.get(b"HOME") else None
+
+
+def _mentions_mfa(config: bytes | None) -> bool:
+    try:
+        with open(config, "rb") as f:
+            return b"mfa_serial" in f.read(1 << 20)
+    except (OSError, TypeError, ValueError):
+        return False
+
+
 def _task_count():
     try:
         return len(os.listdir("/proc/self/task"))
@@ -508,6 +547,10 @@ class ChildJob:
             self._uncaught(exc)
 
     def _become(self, z: Zygote, req: Request):
+        # Out of the kernel's process group: Jupyter interrupts a kernel with killpg(SIGINT), which
+        # never reaches a real command (it runs in the shell's session); the shim forwards the ^C
+        # the terminal sends.
+        os.setpgid(0, 0)
         _restore_signals()
         os.fchdir(req.cwd_fd)
         os.close(req.cwd_fd)
@@ -640,7 +683,7 @@ def main(argv: list[str]) -> None:
     listener = socket.socket(fileno=sock_fd)
     zygote = Zygote(command, script, listener, parent, interpreter)
     t0 = time.monotonic()
-    zygote.trace = warm_up(command, script)
+    zygote.trace, zygote.idle = warm_up(command, script)
     gc.collect()
     gc.freeze()  # children do not walk (and copy) the zygote's objects at every collection
     zygote.fingerprint = {path: signature(path) for path in installation_files(script)}

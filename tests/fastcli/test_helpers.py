@@ -20,7 +20,9 @@ import botocore.loaders as L
 import importlib.util as u
 original_listing = L.Loader.list_available_services
 spec = u.spec_from_file_location("cache", sys.argv[1]); cache = u.module_from_spec(spec); spec.loader.exec_module(cache)
-assert cache.install(), "not installed for this botocore"
+fill = cache.install()
+assert fill, "not installed for this botocore"
+fill()
 loader = L.Loader()
 path = next(p for p in cache.PARSED if p.endswith("ecr/2015-09-21/service-2.json"))
 fresh = json.loads(open(path, "rb").read().decode())

@@ -87,4 +87,5 @@ def test_not_served_but_the_same(runner):
     before = runner.count("declined")
     same(runner, "labkit status")  # not a docker command
     same(runner, "aws --version", env={"PYTHONWARNINGS": "error"})  # a start-up variable changed
-    assert runner.count("declined") - before == 2
+    same(runner, f"labkit docker login -u AWS -p wrong {REGISTRY} < /dev/null")  # might prompt on /dev/tty
+    assert runner.count("declined") - before == 3
