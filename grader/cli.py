@@ -6,6 +6,7 @@ examples:
   grader autograde lab02 --course ~/class --student kim --student lee --jobs 2 --timeout 60
   grader export grades.csv --course ~/class --lab lab02
   grader feedback lab02 --course ~/class             HTML per student, in the student's language
+  grader sandbox check                               can this machine sandbox each submission?
 
 Submissions use nbgrader's layout: DIR/submitted/<student>/<lab>/<lab>.ipynb (`nbgrader collect`
 puts them there). A submission that cannot be graded is reported as NOT GRADED with its reason,
@@ -28,8 +29,8 @@ EXAMPLES = {
   grader autograde lab02 --course ~/class
   grader autograde lab02 --course ~/class --student kim --jobs 1 --timeout 60
 
-Each submission gets its own local cloud; its notebook runs under nbgrader; then the grader checks
-that cloud itself. Results: DIR/autograded/<student>/<lab>/labkit-results.json and nbgrader's gradebook.
+Each submission gets its own local cloud and its own sandbox (see `grader sandbox check`); its notebook
+runs under nbgrader; then the grader checks that cloud itself. Results: DIR/autograded/<student>/<lab>/labkit-results.json and nbgrader's gradebook.
 """,
     "export": """examples:
   grader export grades.csv --course ~/class
@@ -45,12 +46,16 @@ max_score, then the points of every condition.
 Writes DIR/feedback/<student>/<lab>/<lab>.html in the student's language (never the hidden tests);
 `nbgrader release_feedback` can hand them out.
 """,
+    "sandbox": """examples:
+  grader sandbox check      says whether submissions will run sandboxed here, and why not
+  grader sandbox install    puts bubblewrap in this environment (Debian/Ubuntu, no root needed)
+""",
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{init,autograde,export,feedback}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{init,autograde,export,feedback,sandbox}")
 
     def add(name, help_text):
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES[name],
@@ -74,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"seconds the whole notebook may run (default {DEFAULT_NOTEBOOK_TIMEOUT})")
     p.add_argument("--max-output", type=int, default=MAX_OUTPUT_BYTES, metavar="CHARS", help="output a cell may keep")
     p.add_argument("--checks", metavar="MODULE", help="override the checks module recorded by init")
+    p.add_argument("--sandbox", choices=("auto", "require", "none"), default="auto",
+                   help="auto: a sandbox per submission where the machine allows it, else graded without one "
+                        "and marked so; require: stop if none; none: trust the students (plain nbgrader)")
 
     p = add("export", "write the grade table as CSV")
     p.add_argument("file", metavar="FILE.csv")
@@ -82,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("feedback", "write an HTML feedback file per student")
     p.add_argument("lab", metavar="LAB")
     p.add_argument("--student", action="append", metavar="S", help="only this student (repeatable)")
+    p = sub.add_parser("sandbox", help="check or install the sandbox submissions run in", epilog=EXAMPLES["sandbox"],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", choices=("check", "install"))
     return parser
 
 
@@ -97,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = lambda line: print(line, flush=True)  # noqa: E731
     try:
+        if args.command == "sandbox":
+            from grader.sandbox import install
+
+            return install.main(args.action, out=out)
         course = Course(args.course)
         if args.command == "init":
             from grader.prepare import init_course
@@ -108,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             course.require(args.lab)
             timeout = args.timeout or _configured_timeout(course)
             autograde(course, args.lab, students=args.student, jobs=args.jobs, timeout=timeout,
-                      notebook_timeout=args.notebook_timeout, checks=args.checks, max_output=args.max_output, out=out)
+                      notebook_timeout=args.notebook_timeout, checks=args.checks, max_output=args.max_output,
+                      sandbox=args.sandbox, out=out)
         elif args.command == "export":
             from grader.export import export
 

@@ -14,7 +14,7 @@ from grader.course import Course
 from grader.errors import GraderError
 from grader.texts import text
 
-FIXED = ["student", "lab", "language", "status", "reason", "score", "max_score", "notes"]
+FIXED = ["student", "lab", "language", "status", "reason", "score", "max_score", "notes", "sandbox"]
 
 
 def _num(value) -> str:
@@ -43,13 +43,15 @@ def rows(course: Course, labs: list[str] | None = None) -> tuple[list[str], list
                        score=_num(res.get("score")) if res["status"] == results.GRADED else "",
                        max_score=_num(res.get("max_score")))
             row["notes"] = "; ".join(n.get("text", "") for n in res.get("notes", []))
+            # how it was graded: "bubblewrap", or marked when student code ran with the grader's permissions
+            row["sandbox"] = (text("export.no_sandbox") if res.get("sandbox") == "none"
+                              else res.get("sandbox", ""))
             if res["status"] == results.GRADED:
-                deleted = {s["id"] for s in res.get("steps", []) if s.get("test_cell") == "deleted"}
                 for r in res.get("results", []):
                     column = r["condition"]
                     if column not in columns:
                         columns.append(column)
-                    row[column] = _num(0.0 if r.get("step") in deleted else r.get("earned", 0.0))
+                    row[column] = _num(r.get("earned", 0.0))
             out.append(row)
     return FIXED + columns, out
 
@@ -65,6 +67,9 @@ def export(course: Course, file: str | Path, labs: list[str] | None = None, out=
     counts = {s: sum(1 for r in table if r["status"] == s) for s in results.STATUSES}
     out(f"Wrote {len(table)} row(s) to {path}: {counts[results.GRADED]} graded, "
         f"{counts[results.NOT_GRADED]} not graded, {counts[results.NEEDS_REGRADE]} need a regrade")
+    unsandboxed = [r for r in table if r.get("sandbox") == text("export.no_sandbox")]
+    if unsandboxed:
+        out(f"  {len(unsandboxed)} grade(s) were graded without a sandbox (column 'sandbox')")
     for r in table:
         if r["status"] != results.GRADED:
             out(f"  {r['student']} {r['lab']}: {r['status'].upper()} - {r['reason']}")

@@ -6,7 +6,7 @@ edit labkit's checks or the grader on disk instead of redefining them in its ker
 every module it will use before grading anything (later edits cannot change code already
 loaded), and fingerprints those files before and after each notebook: a change marks that
 submission "not graded" and the run ends with a warning to reinstall before grading again.
-Not covered: botocore's data files (too many to hash per submission) and anything outside the
+Not covered: the grader's sample submissions (never run by the grader), botocore's data files (too many to hash per submission) and anything outside the
 Python installation.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pkgutil
 from pathlib import Path
 
 PACKAGES = ("labkit", "grader", "nbgrader", "nbclient", "nbconvert", "jupyter_client", "ipykernel")
-SKIP_IMPORT = ("labkit.cloud.server", "grader.bench", "grader.samples.make_samples")
+SKIP_IMPORT = ("labkit.cloud.server", "labkit.fastcli", "grader.bench", "grader.samples")
 
 
 def import_everything(packages=("labkit", "grader")) -> list[str]:
@@ -70,7 +70,8 @@ def snapshot(paths: list[Path]) -> dict[str, str]:
             names = sorted(p.name for p in root.iterdir() if p.suffix in (".pth", ".py"))
             prints[str(root)] = hashlib.sha256("\n".join(names).encode()).hexdigest()
             continue
-        files = [root] if root.is_file() else [p for p in root.rglob("*") if p.suffix in (".py", ".json")]
+        files = [root] if root.is_file() else [p for p in root.rglob("*") if p.suffix in (".py", ".json")
+                                               and "samples" not in p.relative_to(root).parts]
         for path in files:
             try:
                 prints[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -29,6 +29,7 @@ from nbgrader.preprocessors import Execute, SaveAutoGrades
 
 RUN: dict = {}
 ON_KERNEL_START = None  # set by the worker: callable(pid) -> None
+RUN_DIR: str | None = None  # set by the worker: the kernel's cwd (see _run_folder)
 
 
 def reset_run() -> dict:
@@ -36,6 +37,56 @@ def reset_run() -> dict:
     RUN.update(kernel_pid=None, kernel_ready=False, cell=None, timeouts=[], truncated=[],
                notebook_timeout=False, started=None, bogus_scores=[])
     return RUN
+
+
+def _run_folder(resources: dict | None, run_dir: str) -> dict:
+    """The kernel runs in its own folder holding the submission's other files, not in nbgrader's
+    autograded folder: that one holds the sanitized notebook with the hidden tests."""
+    import shutil
+    from pathlib import Path
+
+    resources = dict(resources or {})
+    metadata = dict(resources.get("metadata") or {})
+    source = Path(metadata.get("path") or ".")
+    target = Path(run_dir)
+    if source.is_dir():
+        for path in source.rglob("*"):
+            rel = path.relative_to(source)
+            if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
+                (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target / rel)
+    metadata["path"] = str(target)
+    resources["metadata"] = metadata
+    return resources
+
+
+def _sandbox_leftovers(pid: int | None) -> int:
+    """Processes still running in a kernel's sandbox besides the sandbox's own (its init, the
+    kernel, the relay to its cloud): what the notebook left behind. They end with the sandbox;
+    this counts them for the note. 0 when the kernel did not run in a sandbox."""
+    from grader.sandbox import kernel as sandboxed
+
+    if not pid or sandboxed.SANDBOX is None:
+        return 0
+    import psutil
+
+    try:
+        inside = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return 0
+    own = 0
+    for proc in inside:
+        try:
+            cmdline = proc.cmdline()
+        except psutil.Error:
+            continue
+        if "labkit-fastcli" in " ".join(cmdline) or "labkit.fastcli" in " ".join(cmdline):
+            own += 1  # labkit's own command server in the kernel (labkit/fastcli)
+        elif proc.ppid() == pid or (cmdline[3:5] == [sandboxed.RELAY_PATH, "inside"] if len(cmdline) > 4 else False):
+            own += 1  # bwrap's init; the relay (started before the kernel, with its own marker)
+        elif "ipykernel_launcher" in " ".join(cmdline[:3]) and proc.parent() and proc.parent().ppid() == pid:
+            own += 1  # the kernel: the init's child
+    return max(0, len(inside) - own)
 
 
 def _kill_group(pid: int | None) -> None:
@@ -95,10 +146,16 @@ class GuardedExecute(Execute):
         if not RUN:
             reset_run()
         RUN["started"] = time.monotonic()
+        original = (resources or {}).get("metadata", {}).get("path")
+        if RUN_DIR is not None:
+            resources = _run_folder(resources, RUN_DIR)
         self._out_used: dict[int, int] = {}
         self._timer: threading.Timer | None = None
         try:
-            return super().preprocess(nb, resources, km)
+            nb, resources = super().preprocess(nb, resources, km)
+            if RUN_DIR is not None:  # later steps of nbgrader see its own folder again
+                resources.setdefault("metadata", {})["path"] = original
+            return nb, resources
         finally:
             if self._timer is not None:
                 self._timer.cancel()
@@ -117,6 +174,14 @@ class GuardedExecute(Execute):
         self._timer = threading.Timer(remaining, self._deadline, args=(pid,))
         self._timer.daemon = True
         self._timer.start()
+
+    async def _async_cleanup_kernel(self):
+        # before the kernel goes (and its sandbox with everything in it): what did it leave running?
+        if "leftovers" not in RUN:
+            RUN["leftovers"] = _sandbox_leftovers(RUN.get("kernel_pid"))
+        return await super()._async_cleanup_kernel()
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
 
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()

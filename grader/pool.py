@@ -1,7 +1,10 @@
 """`grader autograde`: submissions shared among long-lived worker processes.
 
-Each worker loads nbgrader, its configuration and the lab's checks once (no ~3 s command start per
-student) and grades one submission at a time; the pool hands the next submission to whichever
+The run's inputs (the course's config, the lab's record and checks, a template gradebook) are
+read once, here, before any submission runs (inputs.py), and handed to every worker. Each worker
+sets up nbgrader and the checks once (no ~3 s command start per student) and grades one
+submission at a time in its own scratch course and sandbox; it sends back the verdict and the
+autograded folder, which this process alone writes into the course (collect.py); the pool hands the next submission to whichever
 worker is free. A worker talks back over a multiprocessing pipe, a descriptor the kernels it starts
 do not inherit. If a worker dies (a notebook killed it, memory ran out) or overruns its deadline,
 the pool kills it with its kernel and cloud, records that submission as not graded with the
@@ -22,7 +25,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from grader import results
+from grader import collect, results
+from grader import inputs as run_inputs
 from grader.course import DEFAULT_NOTEBOOK_TIMEOUT, DEFAULT_TIMEOUT, MAX_OUTPUT_BYTES, Course
 from grader.errors import GraderError
 from grader.results import GRADED, NEEDS_REGRADE, NOT_GRADED
@@ -42,6 +46,8 @@ class Worker:
     task: dict | None = None
     task_started: float = 0.0
     kernel_pid: int | None = None
+    cloud_pid: int | None = None
+    scratch: str | None = None
 
 
 def _kill_group(pid: int | None) -> None:
@@ -52,18 +58,18 @@ def _kill_group(pid: int | None) -> None:
             pass
 
 
-def _stop_cloud_of(home: str) -> None:
-    """Stop the cloud a dead worker left behind (its record is in the task's private home)."""
-    try:
-        record = json.loads((Path(home) / "cloud.json").read_text())
-        os.kill(int(record["pid"]), signal.SIGKILL)
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+def _kill_pid(pid: int | None) -> None:
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 class Pool:
     def __init__(self, course: Course, lab: str, jobs: int, options: dict, out=print):
         self.course, self.lab, self.jobs, self.options, self.out = course, lab, max(1, jobs), options, out
+        self.record = options["inputs"]["record"]
         self.ctx = multiprocessing.get_context("spawn")
         self.workers: list[Worker] = []
         self.spawned = 0
@@ -93,6 +99,9 @@ class Pool:
             worker.process.kill()
         worker.process.join(timeout=10)
         _kill_group(worker.kernel_pid)
+        _kill_pid(worker.cloud_pid)
+        if worker.scratch:
+            shutil.rmtree(worker.scratch, ignore_errors=True)
         try:
             worker.conn.close()
         except OSError:
@@ -111,8 +120,15 @@ class Pool:
                 for worker in self.workers:
                     if worker.ready and worker.task is None and pending:
                         student = pending.popleft()
-                        home = tempfile.mkdtemp(prefix=f"grader-{self.lab}-")
-                        worker.task = {"student": student, "home": home, "token": secrets.token_hex(8)}
+                        collect.mark_in_progress(self.course, self.lab, student, self.record)
+                        try:
+                            files = run_inputs.submission_files(self.course, student, self.lab)
+                        except (OSError, GraderError) as exc:
+                            done.append(self._record_lost(student, "reason.unreadable_submission",
+                                                          {"error": str(exc)}, 0.0))
+                            self._progress(done[-1], len(done), total)
+                            continue
+                        worker.task = {"student": student, "files": files, "token": secrets.token_hex(8)}
                         worker.task_started = time.monotonic()
                         worker.kernel_pid = None
                         worker.conn.send(worker.task)
@@ -133,13 +149,12 @@ class Pool:
                         worker.process.join(timeout=10)
                         code = worker.process.exitcode
                         _kill_group(worker.kernel_pid)
-                        _stop_cloud_of(task["home"])
+                        _kill_pid(worker.cloud_pid)
                         kill_leftovers(task["token"])
                         key, params = (("reason.stalled", {"seconds": int(self.deadline)})
                                        if overdue else ("reason.worker_died", {"code": code}))
                         done.append(self._record_lost(task["student"], key, params, time.monotonic() - worker.task_started))
                         self._progress(done[-1], len(done), total)
-                        shutil.rmtree(task["home"], ignore_errors=True)
                         worker.task = None
                     elif not worker.ready:
                         failures_at_start += 1
@@ -171,20 +186,33 @@ class Pool:
             kind = message[0]
             if kind == "ready":
                 worker.ready = True
+                worker.scratch = message[2] if len(message) > 2 else None
             elif kind == "kernel":
                 worker.kernel_pid = message[1]
+            elif kind == "cloud":
+                worker.cloud_pid = message[1]
             elif kind == "failed":
                 log = self.course.logs / f"{self.lab}-worker-{worker.index}.log"
                 self._retire(worker, kill=True)
                 raise GraderError(f"a grading worker could not start: {message[1]} (details in {log})")
             elif kind == "done":
-                done.append(message[1])
+                outcome = message[1]
+                changed = run_inputs.tampered(self.options["inputs"])
+                if changed:  # without a sandbox, this notebook wrote the grader's inputs: not trusted
+                    res = outcome["results"]
+                    res["tampered_files"] = sorted(set(res.get("tampered_files") or []) | set(changed))
+                    results.set_status(res, NOT_GRADED, "reason.tampered_files", files=", ".join(changed))
+                    outcome["grades"] = None
+                res = collect.apply(self.course, self.lab, outcome)
+                from grader.worker import summary
+
+                done.append(summary(res))
                 worker.task = None
-                worker.kernel_pid = None
-                self._progress(message[1], len(done), total)
+                worker.kernel_pid = worker.cloud_pid = None
+                self._progress(done[-1], len(done), total)
 
     def _record_lost(self, student: str, key: str, params: dict, seconds: float) -> dict:
-        rec = self.course.record(self.lab)
+        rec = self.record
         res = results.new(self.lab, student, rec["notebook"], rec["max_score"])
         try:
             from grader.notebook import language, read_json
@@ -194,12 +222,8 @@ class Pool:
             pass
         results.set_status(res, NOT_GRADED, key, **params)
         res["timing"] = {"total": round(seconds, 3)}
-        stale = self.course.autograded(student, self.lab) / f"{rec['notebook']}.ipynb"
-        try:
-            stale.unlink()  # the sanitized copy nbgrader left holds the hidden tests: never feedback material
-        except OSError:
-            pass
-        results.write(self.course.results_file(student, self.lab), res)
+        res["sandbox"] = "bubblewrap" if self.options.get("sandbox") else "none"
+        collect.apply(self.course, self.lab, {"results": res, "files": {}, "grades": None})
         from grader.worker import summary
 
         return summary(res)
@@ -226,23 +250,32 @@ def progress_line(s: dict) -> str:
 def autograde(course: Course, lab: str, students: list[str] | None = None, jobs: int = 2,
               timeout: int = DEFAULT_TIMEOUT, notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT,
               checks: str | None = None, max_output: int = MAX_OUTPUT_BYTES, deadline_margin: float = DEADLINE_MARGIN,
-              out=print) -> list[dict]:
+              sandbox: str = "auto", out=print) -> list[dict]:
+    """`sandbox`: "auto" (a sandbox where the machine allows one, else graded without and said so),
+    "require" (stop if there is none), "none" (plain nbgrader's trust in the students)."""
     course.require(lab)
-    record = course.record(lab)
     from grader.labs import get_lab
+    from grader.sandbox import probe
 
-    get_lab(lab, checks or record.get("checks"))  # fail here, with the reason, before any worker starts
+    inputs = run_inputs.read(course, lab, checks)  # once, before any student code runs
+    get_lab(lab, inputs["checks"])  # fail here, with the reason, before any worker starts
     students = list(students) if students else course.students(lab)
     if not students:
         raise GraderError(f"no submissions of {lab} in {course.root}/submitted/<student>/{lab}/: collect them "
                           f"(`nbgrader collect {lab}` or copy them there), then run "
                           f"`grader autograde {lab} --course {course.root}`")
     jobs = max(1, min(jobs, len(students)))
+    isolated, how = (False, "switched off (--sandbox none)") if sandbox == "none" else probe()
+    if not isolated and sandbox == "require":
+        raise GraderError(f"no sandbox on this machine: {how}. Run `grader sandbox install`, or grade with "
+                          f"`--sandbox auto` to grade without one (the export marks those grades)")
+    out(f"Sandbox: {how}" if isolated else
+        f"WARNING: grading WITHOUT a sandbox ({how}): student code runs with your permissions and could change "
+        f"grades; the export marks these grades 'graded without a sandbox'.")
     out(f"Autograding {len(students)} submission(s) of {lab} with {jobs} worker(s); "
         f"{timeout} s per cell, {notebook_timeout} s per notebook")
     started = time.monotonic()
-    options = {"course": str(course.root), "lab": lab, "checks": checks or record.get("checks"),
-               "timeout": timeout, "notebook_timeout": notebook_timeout, "max_output": max_output,
+    options = {"inputs": inputs, "sandbox": isolated, "timeout": timeout, "notebook_timeout": notebook_timeout, "max_output": max_output,
                "deadline_margin": deadline_margin}
     done = Pool(course, lab, jobs, options, out).run(students)
     counts = {status: sum(1 for s in done if s["status"] == status) for status in (GRADED, NOT_GRADED, NEEDS_REGRADE)}
@@ -254,7 +287,8 @@ def autograde(course: Course, lab: str, students: list[str] | None = None, jobs:
         files = sorted({f for s in tampered for f in s["tampered_files"]})
         out(f"WARNING: the notebooks of {', '.join(s['student'] for s in tampered)} changed files of this "
             f"installation ({', '.join(files[:5])}{' ...' if len(files) > 5 else ''}). Their submissions are not "
-            f"graded. Restore the installation (e.g. `git checkout -- labkit grader` and reinstall the packages) "
+            f"graded; the course files among them were put back as this run read them. Restore the installation "
+            f"(e.g. `git checkout -- labkit grader` and reinstall the packages) "
             f"before grading again.")
     if counts[NEEDS_REGRADE]:
         out(f"Regrade those once the cause is fixed: `grader autograde {lab} --course {course.root} "

@@ -1,16 +1,21 @@
-"""Grading one submission, inside a long-lived worker process (see pool.py).
+"""Grading one submission, inside a long-lived worker process (see pool.py) or a worker of a
+distributed engine (distributed.py). The worker works in a private scratch nbgrader course made
+from the run's inputs (inputs.py); it never touches the instructor's course directory.
 
-For each submission:
+For each submission (a task: student, the submission folder as bytes, a token):
   1. read the notebook as JSON before anything (malformed -> not graded, with the reason);
-  2. start a private local cloud (own home, free port);
-  3. run nbgrader's autograde in-process, the kernel's environment pointing at that cloud
-     (LABKIT_MANAGED=1, LABKIT_LANG from the notebook; never the cloud's control token);
+  2. start a private local cloud (own home, free port) and, in a sandbox, the relay to it;
+  3. run nbgrader's autograde in-process on the scratch course, the kernel in the submission's
+     sandbox (grader/sandbox: it sees no course, no grader files, no other process or cloud), its
+     environment pointing at that cloud (LABKIT_MANAGED=1, LABKIT_LANG from the notebook);
   4. decide nbgrader's outcome from what the run recorded (nbexec.RUN) and nbgrader's result;
   5. run the lab's checks HERE, with fresh boto3 clients on that cloud: whatever the notebook
      redefined or monkeypatched lived in its kernel, another process, now gone;
-  6. deleted test cells score 0 for their step; edited ones are noted (nbgrader restored them);
-  7. write the scores into nbgrader's gradebook (grade cell = step) and labkit-results.json;
-  8. stop the cloud, remove its home.
+  6. a deleted test cell is noted and flagged for the instructor; the step still earns what the
+     cloud shows (the checks never ran in the kernel); an edited one is noted (nbgrader restored it);
+  7. return the verdict, the autograded folder and the grade cells' scores: the main process
+     alone writes them into the course (collect.py);
+  8. stop the cloud, remove the job's folders.
 Every failure ends as a result (not graded / needs regrade), never as an exception.
 """
 from __future__ import annotations
@@ -29,97 +34,155 @@ from grader import notebook as nbtools
 from grader.course import DEFAULT_NOTEBOOK_TIMEOUT, DEFAULT_TIMEOUT, MAX_OUTPUT_BYTES, Course
 from grader.results import GRADED, NEEDS_REGRADE, NOT_GRADED
 
+ON_CLOUD_START = None  # set by the worker process: callable(pid), so the pool can stop it if we die
 RETRYABLE = ("database is locked", "Kernel didn't respond", "Address already in use")
 
 
 class WorkerState:
-    """What a worker sets up once: nbgrader's API (config loaded once), the lab's checks (imported
-    before any student code runs), the course record."""
+    """What a worker sets up once, from the run's inputs (grader/inputs.py, read by the main
+    process before any student code ran): a private scratch nbgrader course, nbgrader's API on
+    it, the lab's checks (imported before any student code runs), whether kernels are sandboxed.
+    The worker never reads or writes the instructor's course directory."""
 
-    def __init__(self, course_root: str, lab: str, checks: str | None = None, timeout: int = DEFAULT_TIMEOUT,
-                 notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT, max_output: int = MAX_OUTPUT_BYTES):
+    def __init__(self, inputs: dict, timeout: int = DEFAULT_TIMEOUT, notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT,
+                 max_output: int = MAX_OUTPUT_BYTES, sandbox: bool = True, scratch: str | None = None):
+        import tempfile
+
         from nbconvert.preprocessors import ClearMetadataPreprocessor
         from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput
 
+        from grader import inputs as run_inputs
         from grader.labs import get_lab
+        from grader.sandbox.kernel import SandboxedKernelManager
 
-        self.course = Course(course_root)
-        self.lab = lab
-        self.record = self.course.record(lab)
-        self.checks_lab = get_lab(lab, checks or self.record.get("checks"))
+        self.inputs = inputs
+        self.lab = inputs["lab"]
+        self.record = inputs["record"]
+        self.scratch = Path(scratch or tempfile.mkdtemp(prefix="grader-worker-"))
+        self.course = Course(self.scratch / "course")
+        self.course.root.mkdir(parents=True, exist_ok=True)
+        self.course.config_file.write_text(inputs["config_text"], encoding="utf-8")
+        run_inputs.write_files(self.course.source(self.lab), inputs["source_files"])
+        checks = inputs.get("checks")
+        if inputs.get("checks_source") is not None:
+            checks = str(self.scratch / f"checks_{self.lab}.py")
+            Path(checks).write_text(inputs["checks_source"], encoding="utf-8")
+        self.checks_lab = get_lab(self.lab, checks)
         self.timeout = timeout
         self.notebook_timeout = notebook_timeout
+        self.sandbox = sandbox
+        self.jobs = 0
         self.api = self.course.api(**{
             "Execute.timeout": int(timeout),
             "Execute.shutdown_kernel": "immediate",
             "Execute.interrupt_on_timeout": True,
             "GuardedExecute.notebook_timeout": int(notebook_timeout),
             "GuardedExecute.max_output_bytes": int(max_output),
+            "GuardedExecute.kernel_manager_class": SandboxedKernelManager,
             "Autograde.autograde_preprocessors": [
                 nbexec.GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                 nbexec.GuardedSaveAutoGrades, AssignLatePenalties, CheckCellMetadata],
         })
         # Import everything the checks will need now, while no student code has run; then
-        # fingerprint the installation (see integrity.py).
+        # fingerprint the installation (see integrity.py: what protects it without a sandbox).
         import boto3  # noqa: F401
         from labkit.checks.core import CheckContext  # noqa: F401
 
         from grader import integrity
 
         integrity.import_everything()
-        checks_file = checks or self.record.get("checks")
-        extra = [checks_file] if checks_file and checks_file.endswith(".py") else []
+        extra = [checks] if checks and checks.endswith(".py") else []
         self.watched = integrity.roots(extra) + integrity.site_files()
         self.fingerprint = integrity.snapshot(self.watched)
         self.tampered: list[str] = []
 
 
+class Job:
+    """One submission's private folders inside the worker's scratch (see grader/sandbox):
+    cloud/ (the cloud's home, never visible to the kernel), run/ (the kernel's cwd), home/ and
+    tmp/ (its HOME and /tmp), labkit/ (its LABKIT_HOME: docker logins and images, which the checks
+    read), kernel/ (its ZeroMQ sockets), cloud.sock (the relay to its cloud)."""
+
+    def __init__(self, scratch: Path, number: int):
+        self.root = Path(scratch) / f"job-{number}"
+        if self.root.exists():
+            shutil.rmtree(self.root, ignore_errors=True)
+        self.cloud, self.run, self.home = self.root / "cloud", self.root / "run", self.root / "home"
+        self.tmp, self.labkit, self.kernel = self.root / "tmp", self.root / "labkit", self.root / "kernel"
+        for folder in (self.cloud, self.run, self.home, self.tmp, self.labkit, self.kernel):
+            folder.mkdir(parents=True)
+        self.root.chmod(0o700)
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "cloud.sock"
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 # -- one submission ----------------------------------------------------------------------------------
 
-def grade(state: WorkerState, student: str, home: str, token: str | None = None) -> dict:
+def grade(state: WorkerState, task: dict) -> dict:
+    """Grade the submission in `task` (student, files: its submission folder as bytes, token).
+    Returns {"results", "files" (the autograded folder), "grades" (grade cell -> score) or None}:
+    what the main process writes into the course. Never raises for a submission's doing."""
     started = time.monotonic()
     course, lab, rec = state.course, state.lab, state.record
-    notebook = rec["notebook"]
+    student, notebook = task["student"], rec["notebook"]
     res = results.new(lab, student, notebook, rec["max_score"])
-    out_dir = course.autograded(student, lab)
+    res["inputs"] = state.inputs["digest"]
+    res["sandbox"] = "bubblewrap" if state.sandbox else "none"
+    outcome = {"results": res, "files": {}, "grades": None}
     timing = res["timing"]
-    cloud = None
+    cloud = relay = None
+    state.jobs += 1
+    job = Job(state.scratch, state.jobs)
     try:
-        nb_path = course.submitted(student, lab) / f"{notebook}.ipynb"
+        from grader import inputs as run_inputs
+
+        submitted_dir = course.submitted(student, lab)
+        run_inputs.write_files(submitted_dir, task["files"])
+        for stale in (course.autograded(student, lab), course.feedback(student, lab)):
+            shutil.rmtree(stale, ignore_errors=True)
+        nb_path = submitted_dir / f"{notebook}.ipynb"
         if not nb_path.is_file():
-            found = sorted(p.name for p in nb_path.parent.glob("*.ipynb")) if nb_path.parent.is_dir() else []
+            found = sorted(p.name for p in submitted_dir.glob("*.ipynb"))
             results.set_status(res, NOT_GRADED, "reason.missing_notebook", notebook=nb_path.name,
                                found=", ".join(found) or "nothing")
-            _forget_old_grade(state, student, out_dir)
-            return res
+            return outcome
         try:
             submitted = nbtools.load_submission(nb_path)
         except nbtools.BadNotebook as bad:
             results.set_status(res, NOT_GRADED, bad.key, error=bad.error)
-            _forget_old_grade(state, student, out_dir)
-            return res
+            return outcome
         res["language"] = nbtools.language(submitted)
+        _fresh_gradebook(state)
 
         t = time.monotonic()
         try:
             from labkit.cloud.process import start_cloud
 
-            cloud = start_cloud(Path(home), port=None)
-            _hide_token(cloud)
+            cloud = start_cloud(job.cloud, port=None)
+            if ON_CLOUD_START is not None:
+                ON_CLOUD_START(cloud.pid)
+            if state.sandbox:
+                from grader.sandbox.relay import serve_outside
+
+                relay = serve_outside(str(job.socket), cloud.port)
         except Exception as exc:
             results.set_status(res, NEEDS_REGRADE, "reason.cloud_start", error=_one_line(exc))
-            _forget_old_grade(state, student, out_dir)
-            return res
+            return outcome
         timing["cloud_start"] = round(time.monotonic() - t, 3)
-        res["cloud"] = {"port": cloud.port, "pid": cloud.pid}
+        res["cloud"] = {"port": cloud.port}
 
         t = time.monotonic()
         before = state.fingerprint
-        outcome = _run_nbgrader(state, student, submitted, res["language"], home, cloud.port,
-                                token or secrets.token_hex(8))
+        run = _run_nbgrader(state, student, submitted, res["language"], job, cloud.port,
+                            task.get("token") or secrets.token_hex(8))
         timing["nbgrader"] = round(time.monotonic() - t, 3)
-        res["nbgrader"] = {"success": outcome["success"], "log_tail": outcome["log_tail"]}
-        for note in outcome["notes"]:
+        res["nbgrader"] = {"success": run["success"], "log_tail": run["log_tail"]}
+        for note in run["notes"]:
             results.add_note(res, note[0], **note[1])
 
         from grader import integrity
@@ -131,41 +194,91 @@ def grade(state: WorkerState, student: str, home: str, token: str | None = None)
             res["tampered_files"] = edited
             results.set_status(res, NOT_GRADED, "reason.tampered_files", files=", ".join(edited[:5])
                                + (f" (+{len(edited) - 5} more)" if len(edited) > 5 else ""))
-            _forget_old_grade(state, student, out_dir)
-            return res
+            return outcome
 
         t = time.monotonic()
-        _check(state, res, submitted, cloud, home)
+        _check(state, res, submitted, cloud, job.labkit)
         timing["checks"] = round(time.monotonic() - t, 3)
 
-        if outcome["status"] != GRADED:
+        if run["status"] != GRADED:
             res["provisional_score"] = res["score"]
-            results.set_status(res, outcome["status"], outcome["key"], **outcome["params"])
-            _forget_old_grade(state, student, out_dir)
+            results.set_status(res, run["status"], run["key"], **run["params"])
         else:
-            _write_gradebook(state, student, res)
-        return res
+            outcome["files"] = _autograded_files(state, student)
+            outcome["grades"] = _grades(state, student, res)
+        return outcome
     except Exception as exc:  # our bug: never the student's zero, never the end of the run
         results.set_status(res, NEEDS_REGRADE, "reason.internal", error=_one_line(exc))
         res["traceback"] = traceback.format_exc()[-4000:]
-        return res
+        outcome["files"], outcome["grades"] = {}, None
+        return outcome
     except KeyboardInterrupt:
         results.set_status(res, NOT_GRADED, "reason.interrupted")
         raise
     finally:
+        if relay is not None:
+            relay.close()
         if cloud is not None:
             _stop_cloud(cloud)
-        shutil.rmtree(home, ignore_errors=True)
+        job.remove()
+        shutil.rmtree(course.root / "submitted", ignore_errors=True)
         timing["total"] = round(time.monotonic() - started, 3)
+
+
+MAX_AUTOGRADED_BYTES = 20_000_000
+
+
+def _autograded_files(state: WorkerState, student: str) -> dict[str, bytes]:
+    root = state.course.autograded(student, state.lab)
+    files, total = {}, 0
+    for path in sorted(root.rglob("*")) if root.is_dir() else []:
+        if path.is_file() and not path.is_symlink():
+            total += path.stat().st_size
+            if total > MAX_AUTOGRADED_BYTES:
+                break
+            files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
+
+
+def _fresh_gradebook(state: WorkerState) -> None:
+    """Every submission starts from the run's template gradebook (assignments, no students)."""
+    db = state.course.db_path
+    for suffix in ("", "-journal", "-wal", "-shm"):
         try:
-            results.write(course.results_file(student, lab), res)
-        except Exception as exc:  # e.g. the notebook made its folder read-only
-            res["write_error"] = _one_line(exc)
-            try:
-                shutil.rmtree(out_dir, ignore_errors=True)
-                results.write(course.results_file(student, lab), res)
-            except Exception:
-                pass
+            Path(f"{db}{suffix}").unlink()
+        except FileNotFoundError:
+            pass
+    db.write_bytes(state.inputs["gradebook"])
+
+
+def _grades(state: WorkerState, student: str, res: dict) -> dict:
+    """What nbgrader's autograde recorded in the scratch gradebook, with each step's grade cell
+    holding the checks' points: grade cell -> {auto_score, needs_manual_grade}, comments, the
+    submission's timestamp and late penalty. The main process copies it into the course's."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    steps = {s["id"]: s for s in res["steps"]}
+    out = {"grades": {}, "comments": {}, "timestamp": None, "late_penalty": None}
+    with Gradebook(state.course.db_url) as gb:
+        try:
+            submission = gb.find_submission(state.lab, student)
+        except MissingEntry:
+            return out
+        out["timestamp"] = submission.timestamp.isoformat() if submission.timestamp else None
+        for nb in submission.notebooks:
+            if nb.name != state.record["notebook"]:
+                continue
+            out["late_penalty"] = nb.late_submission_penalty
+            for grade in nb.grades:
+                entry = {"auto_score": grade.auto_score, "needs_manual_grade": bool(grade.needs_manual_grade)}
+                step = steps.get(grade.name)
+                if step is not None:
+                    entry["auto_score"] = min(step["earned"], float(grade.max_score))
+                    entry["needs_manual_grade"] = bool(step["infra"]) or step.get("test_cell") == "deleted"
+                out["grades"][grade.name] = entry
+            for comment in nb.comments:
+                out["comments"][comment.name] = comment.auto_comment
+    return out
 
 
 def _stop_cloud(cloud) -> None:
@@ -183,20 +296,6 @@ def _stop_cloud(cloud) -> None:
             cloud.stop()
         except Exception:
             pass
-
-
-def _hide_token(cloud) -> None:
-    """The cloud's record (cloud.json in the home the kernel gets as LABKIT_HOME) holds the control
-    token; the kernel needs only the port and pid. The grader keeps the token in memory."""
-    import json
-
-    record = Path(cloud.home) / "cloud.json"
-    try:
-        data = json.loads(record.read_text())
-        data["token"] = ""
-        record.write_text(json.dumps(data))
-    except (OSError, ValueError):
-        pass
 
 
 def _killed_by(pid: int) -> int | None:
@@ -246,19 +345,29 @@ def _cell_label(submitted: dict, index) -> str:
     return label
 
 
-def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, home: str, port: int,
+def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, job: Job, port: int,
                   token: str) -> dict:
-    """nbgrader autograde with the kernel pointed at this submission's cloud; the outcome decided
-    from what GuardedExecute recorded, not from guessing at a 0."""
+    """nbgrader autograde with the kernel pointed at this submission's cloud (in its sandbox when
+    the machine has one); the outcome decided from what GuardedExecute recorded, not from
+    guessing at a 0."""
     from labkit.config import Settings
     from labkit.env import apply, cloud_environment
 
+    from grader.sandbox import kernel as sandboxed
+    from grader.sandbox.bwrap import Sandbox
+
     saved = dict(os.environ)
+    if state.sandbox:
+        sandboxed.SANDBOX = Sandbox(job.root, writable=[job.run, job.labkit, job.kernel], home=job.home,
+                                    tmp=job.tmp, relay=(port, job.socket))
+        sandboxed.KERNEL_DIR = str(job.kernel)
+    nbexec.RUN_DIR = str(job.run)
     try:
-        apply(cloud_environment(Settings(home=Path(home), aws_port=port, managed=True)), os.environ)
+        apply(cloud_environment(Settings(home=job.labkit, aws_port=port, managed=True)), os.environ)
         os.environ["LABKIT_MANAGED"] = "1"
         os.environ["LABKIT_LANG"] = lang
-        os.environ.pop("LABKIT_CONTROL_TOKEN", None)
+        for key in ("LABKIT_CONTROL_TOKEN", "LABKIT_BASE_HOME", "LABKIT_LAB"):
+            os.environ.pop(key, None)
         os.environ["GRADER_SUBMISSION"] = token  # marks every process the notebook starts
         for attempt in range(2):
             run = nbexec.reset_run()
@@ -272,7 +381,10 @@ def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, 
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        left = kill_leftovers(token)
+        sandboxed.SANDBOX = sandboxed.KERNEL_DIR = nbexec.RUN_DIR = None
+        # in a sandbox, nothing outlives the kernel (its process namespace ends with it): the
+        # leftovers were counted before the kernel was killed (nbexec)
+        left = run.get("leftovers", 0) if state.sandbox else kill_leftovers(token)
 
     notes = []
     if left:
@@ -321,7 +433,7 @@ def _last_error(log: str) -> str:
     return (lines[-1] if lines else "unknown error")[:300]
 
 
-def _check(state: WorkerState, res: dict, submitted: dict, cloud, home: str) -> None:
+def _check(state: WorkerState, res: dict, submitted: dict, cloud, home: Path) -> None:
     """The lab's checks, run in this process with fresh clients on the submission's own cloud."""
     from dataclasses import replace
 
@@ -354,8 +466,7 @@ def _check(state: WorkerState, res: dict, submitted: dict, cloud, home: str) -> 
         step_infra = [r for r in step_results if r["kind"] == INFRA]
         infra.extend(step_infra)
         earned = sum(r["earned"] for r in step_results if r["kind"] != INFRA)
-        if cells[step.id] == "deleted":
-            earned = 0.0
+        if cells[step.id] == "deleted":  # the checks read the cloud: the work still counts
             results.add_note(res, "note.test_cell_deleted", step=step.id, title_key=step.title_key)
         elif cells[step.id] == "edited":
             results.add_note(res, "note.test_cell_edited", step=step.id, title_key=step.title_key)
@@ -375,68 +486,6 @@ def _check(state: WorkerState, res: dict, submitted: dict, cloud, home: str) -> 
         results.set_status(res, NEEDS_REGRADE, "reason.checker", conditions=names, error=error)
 
 
-def _gradebook(state: WorkerState):
-    from nbgrader.api import Gradebook
-
-    return Gradebook(state.course.db_url)
-
-
-def _with_retry(fn, attempts: int = 5):
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except Exception as exc:
-            if "database is locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-
-
-def _write_gradebook(state: WorkerState, student: str, res: dict) -> None:
-    """Each step's grade cell gets the checks' points, so formgrader agrees with the export."""
-    from nbgrader.api import MissingEntry
-
-    def write():
-        with _gradebook(state) as gb:
-            for step in res["steps"]:
-                try:
-                    grade = gb.find_grade(step["id"], state.record["notebook"], state.lab, student)
-                except MissingEntry:
-                    continue
-                grade.auto_score = min(step["earned"], float(grade.max_score))
-                grade.needs_manual_grade = bool(step["infra"]) or res["status"] != GRADED
-            gb.db.commit()
-    _with_retry(write)
-
-
-def _forget_old_grade(state: WorkerState, student: str, out_dir: Path) -> None:
-    """A submission that could not be graded this time must not keep an older run's scores or
-    notebook (nbgrader removes its own output on failure; not when it never ran)."""
-    from nbgrader.api import MissingEntry
-
-    stale = out_dir / f"{state.record['notebook']}.ipynb"
-    try:
-        if stale.exists():
-            stale.unlink()
-    except OSError:
-        pass
-
-    def forget():
-        with _gradebook(state) as gb:
-            try:
-                submission = gb.find_submission(state.lab, student)
-            except MissingEntry:
-                return
-            for nb in submission.notebooks:
-                for grade in nb.grades:
-                    grade.auto_score = None
-                    grade.needs_manual_grade = True
-            gb.db.commit()
-    try:
-        _with_retry(forget)
-    except Exception:
-        pass
-
-
 # -- the worker process --------------------------------------------------------------------------------
 
 def main(conn, options: dict) -> None:
@@ -448,15 +497,14 @@ def main(conn, options: dict) -> None:
         os.dup2(fd, 2)
         os.close(fd)
     try:
-        state = WorkerState(options["course"], options["lab"], options.get("checks"),
-                            options.get("timeout", DEFAULT_TIMEOUT),
-                            options.get("notebook_timeout", DEFAULT_NOTEBOOK_TIMEOUT),
-                            options.get("max_output", MAX_OUTPUT_BYTES))
+        state = state_from(options)
     except BaseException as exc:
         conn.send(("failed", _one_line(exc), traceback.format_exc()))
         return
+    global ON_CLOUD_START
     nbexec.ON_KERNEL_START = lambda pid: conn.send(("kernel", pid))
-    conn.send(("ready", os.getpid()))
+    ON_CLOUD_START = lambda pid: conn.send(("cloud", pid))  # noqa: E731
+    conn.send(("ready", os.getpid(), str(state.scratch)))
     while True:
         try:
             task = conn.recv()
@@ -465,12 +513,19 @@ def main(conn, options: dict) -> None:
         if task is None:
             break
         print(f"--- grading {task['student']}", flush=True)
-        res = grade(state, task["student"], task["home"], task.get("token"))
-        conn.send(("done", summary(res)))
+        outcome = grade(state, task)
+        conn.send(("done", outcome))
         sys.stdout.flush()
+    shutil.rmtree(state.scratch, ignore_errors=True)
+
+
+def state_from(options: dict) -> WorkerState:
+    return WorkerState(options["inputs"], options.get("timeout", DEFAULT_TIMEOUT),
+                       options.get("notebook_timeout", DEFAULT_NOTEBOOK_TIMEOUT),
+                       options.get("max_output", MAX_OUTPUT_BYTES), sandbox=options.get("sandbox", False))
 
 
 def summary(res: dict) -> dict:
     return {k: res.get(k) for k in ("student", "lab", "status", "reason", "score", "max_score", "language",
-                                    "timing", "provisional_score", "tampered_files")} | \
+                                    "timing", "provisional_score", "tampered_files", "sandbox")} | \
         {"notes": [n["text"] for n in res["notes"]]}

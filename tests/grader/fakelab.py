@@ -213,7 +213,9 @@ def extra_submissions(student_version: dict) -> dict[str, dict]:
     probe = copy.deepcopy(good)
     probe["cells"].append(_code("probe", "import os, json\nprint('ENV=' + json.dumps({k: v for k, v in os.environ.items() "
                                          "if k.startswith(('LABKIT', 'AWS_'))}))\n"
-                                         "print('RECORD=' + open(os.path.join(os.environ['LABKIT_HOME'], 'cloud.json')).read())"))
+                                         "record = os.path.join(os.environ['LABKIT_HOME'], 'cloud.json')\n"
+                                         "print('RECORD=' + (open(record).read() if os.path.exists(record) else 'absent'))\n"
+                                         "print('PROCS=' + json.dumps([open(f'/proc/{p}/cmdline').read().replace(chr(0), ' ') for p in os.listdir('/proc') if p.isdigit()]))"))
     leaky = copy.deepcopy(good)
     leaky["cells"].append(_code("leak1", "print(In)"))
     leaky["cells"].append(_code("leak2", "print(open('fakelab.ipynb').read())"))

@@ -1,9 +1,12 @@
 """`grader autograde` end to end on the fake lab: every kind of good and bad submission in one run
-(two workers), then the gradebook, the CSV export and the feedback read from it."""
+(two workers, each submission in its sandbox), then the gradebook, the CSV export and the
+feedback read from it; and the attacks that only work without a sandbox, graded without one."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
+import io
 import json
 import re
 
@@ -12,7 +15,10 @@ import pytest
 from grader.cli import main
 from grader.results import GRADED, NOT_GRADED
 from tests.grader import fakelab
+from grader.sandbox import probe
 from tests.grader.conftest import copy_course, student_version, submit
+
+SANDBOXED = probe()[0]
 
 LAB = fakelab.LAB_ID
 
@@ -26,15 +32,25 @@ EXPECTED = {
     "infinite_loop": (GRADED, 4, "was interrupted"),
     "huge_output": (GRADED, 4, "rest of its output was dropped"),
     "edited_test_cell": (GRADED, 4, "test cell of bucket was edited"),
-    "deleted_test_cell": (GRADED, 2, "test cell of object was deleted"),
+    # the checks read the cloud outside the kernel: a deleted test cell costs no work (it is flagged)
+    "deleted_test_cell": (GRADED, 4, "test cell of object was deleted"),
     "kills_kernel": (NOT_GRADED, None, "kernel died while running cell 5"),
     "malformed_json": (NOT_GRADED, None, "not valid JSON"),
-    "kills_worker": (NOT_GRADED, None, "grading process died"),
     "env_probe": (GRADED, 4, ""),
     "leaky": (GRADED, 4, ""),
+    "daemon": (GRADED, 4, "1 process(es) the notebook left running were stopped"),
+}
+# In a sandbox the kernel sees neither its worker nor its cloud: these kill nothing and are graded.
+# Without one, they are caught as before (see test_without_a_sandbox_...).
+UNSANDBOXED = {
+    "kills_worker": (NOT_GRADED, None, "grading process died"),
     "kills_cloud": (NOT_GRADED, None, "stopped the local cloud (signal 9)"),
     "daemon": (GRADED, 4, "1 process(es) the notebook left running were stopped"),
 }
+if SANDBOXED:
+    EXPECTED.update(kills_worker=(GRADED, 4, ""), kills_cloud=(GRADED, 4, ""))
+else:
+    EXPECTED.update(UNSANDBOXED)
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +90,11 @@ def test_status_score_and_reason(graded, case):
 
 def test_progress_lines_and_summary(graded):
     _, lines = graded
-    assert lines[0].startswith(f"Autograding {len(EXPECTED)} submission(s) of {LAB} with 2 worker(s)")
+    assert lines[0].startswith("Sandbox: bubblewrap" if SANDBOXED else "WARNING: grading WITHOUT a sandbox")
+    assert lines[1].startswith(f"Autograding {len(EXPECTED)} submission(s) of {LAB} with 2 worker(s)")
     assert sum(1 for line in lines if re.match(r"\[\d+/\d+\] ", line)) == len(EXPECTED)
-    assert any(line.startswith("Done in ") and "4 not graded" in line for line in lines)
+    not_graded = sum(1 for status, _, _ in EXPECTED.values() if status == NOT_GRADED)
+    assert any(line.startswith("Done in ") and f"{not_graded} not graded" in line for line in lines)
     assert any("grader export" in line for line in lines)
 
 
@@ -99,8 +117,8 @@ def test_gradebook_holds_the_checks_scores(graded):
         assert scores("good") == {"bucket": (2.0, False), "object": (2.0, False)}
         assert scores("partial") == {"bucket": (2.0, False), "object": (0.0, False)}
         assert scores("tamper") == {"bucket": (0.0, False), "object": (0.0, False)}
-        # nbgrader left the deleted cell's grade empty; the grader writes the step's 0
-        assert scores("deleted_test_cell") == {"bucket": (2.0, False), "object": (0.0, False)}
+        # a deleted test cell: the work counts, the instructor is asked to look
+        assert scores("deleted_test_cell") == {"bucket": (2.0, False), "object": (2.0, True)}
         assert all(score is None and manual for score, manual in scores("kills_kernel").values())
 
 
@@ -115,8 +133,12 @@ def test_kernel_environment_points_at_the_private_cloud_without_the_control_toke
     assert env["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{res['cloud']['port']}"
     assert env["LABKIT_AWS_PORT"] == str(res["cloud"]["port"])
     assert "LABKIT_CONTROL_TOKEN" not in env
-    record = json.loads(printed.split("RECORD=", 1)[1].splitlines()[0])
-    assert record["port"] == res["cloud"]["port"] and record["token"] == ""
+    # the cloud's record (with its token) is in the cloud's own home, which the kernel never sees
+    assert printed.split("RECORD=", 1)[1].splitlines()[0] == "absent"
+    if SANDBOXED:  # its own processes only: the sandbox's init, the kernel, the relay to its cloud
+        seen = json.loads(printed.split("PROCS=", 1)[1].splitlines()[0])
+        own = ("bwrap --unshare-all", "relay.py inside", "ipykernel_launcher", "labkit-fastcli")
+        assert [c for c in seen if not any(mark in c for mark in own)] == [], seen
     ports = {results_of(course, s)["cloud"]["port"] for s in ("good", "partial", "untouched", "env_probe")}
     assert len(ports) == 4  # each submission had its own cloud
 
@@ -134,14 +156,15 @@ def test_export_reports_not_graded_never_zero(graded, tmp_path):
     rows = {r["student"]: r for r in csv.DictReader(target.open())}
     assert set(rows) == set(EXPECTED)
     header = next(csv.reader(target.open()))
-    assert header[:8] == ["student", "lab", "language", "status", "reason", "score", "max_score", "notes"]
-    assert header[8:] == ["bucket.exists", "bucket.tagged", "object.hello"]
+    assert header[:9] == ["student", "lab", "language", "status", "reason", "score", "max_score", "notes", "sandbox"]
+    assert header[9:] == ["bucket.exists", "bucket.tagged", "object.hello"]
+    assert rows["good"]["sandbox"] == ("bubblewrap" if SANDBOXED else "graded without a sandbox")
     assert rows["kills_kernel"]["status"] == "not graded" and rows["kills_kernel"]["score"] == ""
     assert "kernel died" in rows["kills_kernel"]["reason"]
     assert rows["malformed_json"]["score"] == "" and "JSON" in rows["malformed_json"]["reason"]
     assert (rows["good"]["score"], rows["good"]["max_score"]) == ("4", "4")
     assert (rows["partial"]["bucket.exists"], rows["partial"]["object.hello"]) == ("1", "0")
-    assert rows["deleted_test_cell"]["object.hello"] == "0"
+    assert rows["deleted_test_cell"]["object.hello"] == "2"
     assert rows["good_ko"]["language"] == "ko"
 
 
@@ -159,7 +182,10 @@ def test_feedback_never_shows_hidden_tests(graded):
             for line in record["hidden_lines"]:
                 assert line not in text, case
     leaky = (course.feedback("leaky", LAB) / f"{LAB}.html").read_text()
-    assert leaky.count("output removed: it showed code of the grader") == 3
+    # print(In) and an error quoting In: the hidden lines ran in this kernel, so it could see them
+    # (they only name the grader's checks, public in labkit); the autograded notebook with them is
+    # not in the kernel's folder any more, so the second leak cell finds nothing
+    assert leaky.count("output removed: it showed code of the grader") == 2
 
 
 def test_feedback_in_the_students_language(graded):
@@ -177,3 +203,22 @@ def test_nothing_the_notebooks_started_survives(graded):
 
     for proc in psutil.process_iter(["cmdline"]):
         assert proc.info["cmdline"] != ["sleep", str(fakelab.DAEMON_SECONDS)]
+
+
+def test_without_a_sandbox_the_attacks_on_the_grader_are_caught(fake_course_template, tmp_path):
+    course = copy_course(fake_course_template, tmp_path / "course")
+    en = student_version(course, "en")
+    extra = fakelab.extra_submissions(en)
+    for name in UNSANDBOXED:
+        submit(course, name, extra[name])
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(["autograde", LAB, "--course", str(course.root), "--timeout", "4", "--jobs", "2", "--sandbox", "none"])
+    lines = buffer.getvalue().splitlines()
+    assert code == 0, "\n".join(lines)
+    assert lines[0].startswith("WARNING: grading WITHOUT a sandbox")
+    for case, (status, score, reason) in UNSANDBOXED.items():
+        res = results_of(course, case)
+        assert (res["status"], res["score"]) == (status, score), res
+        assert reason in res["reason"] + " | " + " | ".join(n["text"] for n in res["notes"])
+        assert res["sandbox"] == "none"

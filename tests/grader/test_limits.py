@@ -1,17 +1,24 @@
 """Submissions that fight the grader: a cell that ignores interrupts, a notebook that runs too
-long as a whole, a notebook that freezes the grading process. Each ends as "not graded" with its
-reason, and the submissions beside them are graded."""
+long as a whole, a notebook that freezes the grading process or edits the checks. In a sandbox
+the last two cannot reach the grader at all; without one (`--sandbox none`) each ends as "not
+graded" with its reason. The submissions beside them are graded either way."""
 from __future__ import annotations
 
 import copy
 import json
 import shutil
+from pathlib import Path
+
+import pytest
 
 from grader.pool import autograde
 from grader.prepare import init_course
 from grader.results import GRADED, NOT_GRADED
 from tests.grader import fakelab
+from grader.sandbox import probe
 from tests.grader.conftest import FAKELAB_FILE, student_version, submit
+
+needs_sandbox = pytest.mark.skipif(not probe()[0], reason=f"no sandbox on this machine: {probe()[1]}")
 
 LAB = fakelab.LAB_ID
 
@@ -42,14 +49,41 @@ def test_notebook_deadline_and_frozen_worker(fake_course):
     submit(fake_course, "slow", slow)
     submit(fake_course, "freezer", _with_cell(good, "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)"))
     lines: list[str] = []
+    # without a sandbox (the freezer can reach the worker): the pool's own guard is what is tested
     done = {r["student"]: r for r in autograde(fake_course, LAB, timeout=30, notebook_timeout=8, jobs=2,
-                                               deadline_margin=4, out=lines.append)}
+                                               deadline_margin=4, sandbox="none", out=lines.append)}
     assert done["good"]["status"] == GRADED and done["good"]["score"] == 4
     assert done["slow"]["status"] == NOT_GRADED
     assert "did not finish within 8 s" in done["slow"]["reason"] and "stopped in cell" in done["slow"]["reason"]
     assert done["freezer"]["status"] == NOT_GRADED
     assert "grading took longer than 12 s and was stopped" in done["freezer"]["reason"]
     assert any("freezer: NOT GRADED" in line for line in lines)
+
+
+FREEZE_EVERYTHING = """import os, signal
+for pid in [os.getppid(), 1] + [int(p) for p in os.listdir('/proc') if p.isdigit()]:
+    if pid != os.getpid():
+        try:
+            os.kill(pid, signal.SIGSTOP)
+        except OSError:
+            pass
+"""
+
+
+@needs_sandbox
+def test_in_a_sandbox_a_notebook_cannot_freeze_the_grader(fake_course):
+    good = fakelab.answered(student_version(fake_course))
+    submit(fake_course, "freezer", _with_cell(good, FREEZE_EVERYTHING))
+    submit(fake_course, "good", good)
+    lines: list[str] = []
+    done = {r["student"]: r for r in autograde(fake_course, LAB, timeout=30, notebook_timeout=20, jobs=1,
+                                               deadline_margin=10, sandbox="require", out=lines.append)}
+    assert done["good"]["status"] == GRADED and done["good"]["score"] == 4
+    # it froze what it could see, its own relay among them: its own notebook then hangs on its cloud
+    # until the notebook deadline (its doing); the worker, the clouds and the next student are untouched
+    assert done["freezer"]["status"] == NOT_GRADED, done["freezer"]
+    assert "did not finish within 20 s" in done["freezer"]["reason"]
+    assert any(line.startswith("Sandbox: bubblewrap") for line in lines), lines
 
 
 def test_a_notebook_that_edits_the_checks_on_disk_is_not_graded(tmp_path):
@@ -62,12 +96,36 @@ def test_a_notebook_that_edits_the_checks_on_disk_is_not_graded(tmp_path):
                                           f"with open({str(checks)!r}, 'a') as f:\n    f.write('\\nLAB.steps.clear()\\n')"))
     submit(course, "b_after", good)
     lines: list[str] = []
-    done = {r["student"]: r for r in autograde(course, LAB, timeout=30, jobs=1, out=lines.append)}
+    done = {r["student"]: r for r in autograde(course, LAB, timeout=30, jobs=1, sandbox="none", out=lines.append)}
     assert done["a_editor"]["status"] == NOT_GRADED
     assert "changed files of the grader's installation" in done["a_editor"]["reason"] and str(checks) in done["a_editor"]["reason"]
     # the worker imported the checks before any notebook ran: the next submission is graded by the real ones
     assert done["b_after"]["status"] == GRADED and done["b_after"]["score"] == 4
     assert any(line.startswith("WARNING: the notebooks of a_editor changed files") for line in lines)
+    assert checks.read_text() == Path(FAKELAB_FILE).read_text()  # put back for the next run
+    assert any(line.startswith("WARNING: grading WITHOUT a sandbox") for line in lines)
+
+
+@needs_sandbox
+def test_in_a_sandbox_the_checks_on_disk_cannot_be_edited(tmp_path):
+    checks = tmp_path / "checks_copy.py"
+    shutil.copy(FAKELAB_FILE, checks)
+    course = init_course(tmp_path / "course", [LAB], solutions=fakelab.write_solutions(tmp_path / "solutions"),
+                         checks=str(checks), out=lambda *_: None)
+    good = fakelab.answered(student_version(course))
+    edit = (f"import pathlib\nfor p in [{str(checks)!r}, {str(course.config_file)!r}, {str(course.record_file(LAB))!r}]:\n"
+            f"    try:\n        open(p, 'a').write('\\nLAB.steps.clear()\\n')\n"
+            f"    except OSError as e:\n        print('refused', type(e).__name__)")
+    submit(course, "a_editor", _with_cell(good, edit))
+    submit(course, "b_after", good)
+    done = {r["student"]: r for r in autograde(course, LAB, timeout=30, jobs=1, sandbox="require", out=lambda *_: None)}
+    assert checks.read_text() == Path(FAKELAB_FILE).read_text()
+    assert done["a_editor"]["status"] == GRADED and done["a_editor"]["score"] == 4
+    assert done["b_after"]["status"] == GRADED and done["b_after"]["score"] == 4
+    [cell] = [c for c in json.loads((course.autograded("a_editor", LAB) / f"{LAB}.ipynb").read_text())["cells"]
+              if c.get("id") == "added"]
+    printed = "".join("".join(o.get("text", "")) for o in cell["outputs"])
+    assert printed.count("refused FileNotFoundError") == 3, cell["outputs"]
 
 
 def test_an_exception_carrying_50_mb_is_cut_like_any_output(fake_course):
