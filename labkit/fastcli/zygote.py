@@ -115,6 +115,37 @@ class EnvTrace:
             setattr(cls, name, function)
 
 
+def startup_hook_keys() -> set[bytes]:
+    """Variables the interpreter's start-up hooks may read (.pth files, sitecustomize, the
+    modules they loaded, e.g. coverage's COVERAGE_PROCESS_START): upper-case string literals in
+    their sources. They ran before any trace could see them."""
+    import glob
+    import re
+    import site
+    import sysconfig
+
+    sources = []
+    try:
+        folders = [*site.getsitepackages(), site.getusersitepackages()]
+    except Exception:
+        folders = []
+    for folder in folders:
+        sources.extend(glob.glob(os.path.join(folder, "*.pth")))
+    stdlib = sysconfig.get_paths().get("stdlib", "/nonexistent")
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and not path.startswith(stdlib) and path.endswith(".py"):
+            sources.append(path)
+    keys = set()
+    for path in sources:
+        try:
+            with open(path, "rb") as f:
+                keys.update(re.findall(rb"[\"']([A-Z][A-Z0-9_]{2,})[\"']", f.read(1 << 20)))
+        except OSError:
+            pass
+    return keys
+
+
 def load_by_path(name: str, path: str):
     import importlib.util
 
@@ -231,6 +262,7 @@ class Zygote:
         self.listener = listener
         self.parent = parent
         self.startup_env = dict(os.environb)
+        self.startup_keys = startup_hook_keys()
         self.trace: EnvTrace | None = None
         self.idle: list = []  # work for when no request waits
         self.fingerprint: dict[str, object] = {}
@@ -242,7 +274,7 @@ class Zygote:
 
     # -- deciding ------------------------------------------------------------------------------
     def sensitive_keys(self, env: dict) -> set[bytes]:
-        keys = set(self.trace.reads) | set(STARTUP_NAMES)
+        keys = set(self.trace.reads) | set(STARTUP_NAMES) | self.startup_keys
         for mapping in (env, self.startup_env):
             keys.update(k for k in mapping if k.startswith(STARTUP_PREFIXES))
         return keys
@@ -535,9 +567,8 @@ class ChildJob:
         try:
             self._become(z, req)
             code = compile(self._source, self.script, "exec", dont_inherit=True)
-        except BaseException as error:  # anything unusual: be the real command, exactly
-            log(f"child set-up failed, exec'ing the script: {error!r}")
-            self._exec_real()
+        except BaseException:  # anything unusual: be the real command, exactly (and say nothing:
+            self._exec_real()  # stderr may already be the student's)
         main = self._main_module()
         try:
             exec(code, main.__dict__)
@@ -553,7 +584,6 @@ class ChildJob:
         os.setpgid(0, 0)
         _restore_signals()
         os.fchdir(req.cwd_fd)
-        os.close(req.cwd_fd)
         os.umask(req.umask)
         env = os.environb
         env.clear()
@@ -574,10 +604,10 @@ class ChildJob:
                     os.close(target)
                 except OSError:
                     pass
-        for fd in req.std_fds.values():
+        _make_stdio(req.std_fds)
+        for fd in [req.cwd_fd, *req.std_fds.values()]:
             if fd > 2:
                 os.close(fd)
-        _make_stdio(req.std_fds)
         self.script = os.fsdecode(req.script)
         args = [os.fsdecode(a) for a in req.args]
         sys.argv = [self.script, *args]
@@ -626,7 +656,17 @@ class ChildJob:
         raise SystemExit(1)
 
     def _exec_real(self):
-        env = dict(self.req.env)
+        req, env = self.req, dict(self.req.env)
+        # the request's cwd, umask and stdio, whatever _become got to (each step may be done already)
+        steps = [lambda: os.fchdir(req.cwd_fd), lambda: os.umask(req.umask),
+                 lambda: signal.signal(signal.SIGPIPE, signal.SIG_DFL),
+                 lambda: signal.signal(signal.SIGXFSZ, signal.SIG_DFL)]
+        steps += [lambda t=t, fd=fd: os.dup2(fd, t, inheritable=True) for t, fd in req.std_fds.items() if fd != t]
+        for step in steps:
+            try:
+                step()
+            except (OSError, ValueError):
+                pass
         try:
             os.execve(self.z.interpreter, [self.z.interpreter, os.fsdecode(self.req.script),
                                           *[os.fsdecode(a) for a in self.req.args]], env)

@@ -257,3 +257,13 @@ def test_peer_of_another_user_is_dropped(fake, tmp_path):
         assert out.stdout.strip() == "b''", out.stderr  # closed without a word
     finally:
         folder.chmod(0o700)
+
+
+def test_a_script_changed_since_the_start_runs_for_real(fake, tmp_path):
+    script = tmp_path / "fake-bin" / "aws"
+    script.write_text(script.read_text() + "\nprint('added later'\n")  # now a SyntaxError
+    before = fake.count("declined")
+    fast, real = fake.both("aws exit 0")
+    assert (fast.returncode, fast.stdout, fast.stderr) == (real.returncode, real.stdout, real.stderr)
+    assert fast.returncode == 1 and b"SyntaxError" in fast.stderr
+    assert fake.count("declined") == before + 1
