@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade --quiet "pip>=23"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@# the grader's sandbox per submission; a machine without one grades and says so at every run
+	$(BIN)/grader sandbox install || echo "note: no sandbox for the grader here (see grader/README.md)"
 	touch $@
 
 install: $(STAMP)

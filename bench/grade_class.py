@@ -1,0 +1,95 @@
+"""A class of lab 02 submissions graded by `grader autograde` (sandboxed, N workers) and by plain
+`nbgrader autograde` on the same class, in the same run, so machine load hits both alike:
+
+    .venv/bin/python bench/grade_class.py [--students 20] [--jobs 2] [--plain-students 6]
+
+The class mixes the graded samples (good, good_ko, partial, untouched, exercise3_strip) as
+students s000, s001, ... Plain nbgrader runs them with its own command, one notebook after
+another (its normal use; each notebook's `labkit.start()` starts a cloud of its own, in a
+private HOME); it grades only the first --plain-students of them (it is slow) and its rate is
+per submission. Prints submissions per minute for each, and the ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "grader" / "samples" / "lab02"
+MIX = ("good", "good_ko", "partial", "untouched", "exercise3_strip")
+BIN = Path(sys.executable).parent
+
+
+def make_class(root: Path, students: int) -> list[str]:
+    names = []
+    for i in range(students):
+        name = f"s{i:03d}"
+        target = root / "submitted" / name / "lab02"
+        target.mkdir(parents=True)
+        shutil.copy(SAMPLES / MIX[i % len(MIX)] / "lab02.ipynb", target / "lab02.ipynb")
+        names.append(name)
+    return names
+
+
+def env_with_bin(home: Path | None = None) -> dict:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if home is not None:
+        env["HOME"] = str(home)
+    return env
+
+
+def run(cmd: list[str], **kwargs) -> float:
+    started = time.monotonic()
+    done = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=20)
+    parser.add_argument("--plain-students", type=int, default=6)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-class-"))
+    try:
+        ours = tmp / "ours"
+        run([str(BIN / "grader"), "init", "--course", str(ours), "lab02"], env=env_with_bin())
+        make_class(ours, args.students)
+        seconds = run([str(BIN / "grader"), "autograde", "lab02", "--course", str(ours), "--jobs", str(args.jobs)],
+                      env=env_with_bin())
+        graded = [json.loads(p.read_text()) for p in sorted((ours / "autograded").glob("*/lab02/labkit-results.json"))]
+        sandboxes = {r.get("sandbox") for r in graded}
+        per_sub = [r["timing"]["total"] for r in graded if r.get("timing", {}).get("total")]
+        ours_rate = args.students / seconds * 60
+
+        plain = tmp / "plain"
+        run([str(BIN / "grader"), "init", "--course", str(plain), "lab02"], env=env_with_bin())
+        make_class(plain, args.plain_students)
+        home = tmp / "plain-home"
+        home.mkdir()
+        plain_seconds = run([str(BIN / "nbgrader"), "autograde", "lab02", "--force"], cwd=plain,
+                            env=env_with_bin(home))
+        plain_rate = args.plain_students / plain_seconds * 60
+        subprocess.run([str(BIN / "labkit"), "down", "--all"], env=env_with_bin(home), capture_output=True)
+
+        print(f"grader autograde --jobs {args.jobs} ({', '.join(sorted(map(str, sandboxes)))}): "
+              f"{args.students} submissions in {seconds:.1f} s = {ours_rate:.1f} per minute "
+              f"(per submission in a worker: median {sorted(per_sub)[len(per_sub) // 2]:.2f} s)")
+        print(f"plain nbgrader autograde (one command, {args.plain_students} submissions): {plain_seconds:.1f} s "
+              f"= {plain_rate:.1f} per minute")
+        print(f"ratio: {ours_rate / plain_rate:.2f}x")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
