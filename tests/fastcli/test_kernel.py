@@ -22,6 +22,7 @@ CELLS = [
     "!aws ecr create-repository --repository-name k1 > /dev/null\n%env AWS_DEFAULT_OUTPUT=text",
     "!aws ecr describe-repositories --query 'repositories[].repositoryName'",
     "from ptyprocess import PtyProcess\nprint(getattr(PtyProcess.close, '_labkit_reaped_fast', False))",
+    "labkit.start()\nprint(str(launcher._current.folder), os.environ['PATH'].count('labkit-fastcli'))",
 ]
 
 
@@ -52,6 +53,7 @@ def test_fast_path_in_a_kernel(kernel_env, tmp_path, monkeypatch):
     assert _text(nb.cells[6]).strip() == "k1"  # text output: the %env change reached the command
     assert log.count("served as pid") == 3  # cells 1, 5 and 6; cell 3 ran the real aws
     assert _text(nb.cells[7]).strip() == "True"  # `!` lines no longer sleep 0.1 s when done (ptyclose.py)
+    assert _text(nb.cells[8]).split() == [info["folder"], "1"]  # start() again: the same zygotes, once on PATH
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in info["pids"]) and time.monotonic() < deadline:
         time.sleep(0.1)
