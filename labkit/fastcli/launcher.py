@@ -75,7 +75,7 @@ _current: FastPath | None = None
 
 def wanted() -> bool:
     setting = os.environ.get("LABKIT_FASTCLI", "")
-    if setting == "0":
+    if setting == "0" or not sys.platform.startswith("linux"):  # SEQPACKET unix sockets, O_PATH, prctl
         return False
     return setting == "1" or "ipykernel" in sys.modules
 
