@@ -521,7 +521,10 @@ def main(conn, options: dict) -> None:
             break
         print(f"--- grading {task['student']}", flush=True)
         outcome = grade(state, task)
-        conn.send(("done", outcome))
+        try:
+            conn.send(("done", outcome))
+        except (BrokenPipeError, EOFError, OSError):  # the run itself is gone (killed): nothing to write to
+            break
         sys.stdout.flush()
     shutil.rmtree(state.scratch, ignore_errors=True)
 

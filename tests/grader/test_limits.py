@@ -154,3 +154,61 @@ def test_an_exception_carrying_50_mb_is_cut_like_any_output(fake_course):
     [printer_error] = [o for c in json.loads((fake_course.autograded("printer", LAB) / f"{LAB}.ipynb").read_text())["cells"]
                        if c.get("id") == "added" for o in c["outputs"] if o["output_type"] == "error"]
     assert sum(map(len, printer_error["traceback"])) < 200_000
+
+
+def test_a_run_killed_midway_leaves_not_graded_never_an_old_score_or_a_zero(fake_course, tmp_path):
+    """`kill -9` of `grader autograde` (by a notebook without a sandbox, or by the machine): the
+    submission being graded reads "not graded" in the export, with the reason, and the grader's
+    workers, kernels and clouds end with it."""
+    import csv
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from grader import results
+
+    good = fakelab.answered(student_version(fake_course))
+    slow = _with_cell(good, "import time\ntime.sleep(10)")
+    submit(fake_course, "slow", slow)
+    # a score from an earlier run, which must not survive into the export
+    results.write(fake_course.results_file("slow", LAB), {**results.new(LAB, "slow", LAB, 4), "status": GRADED,
+                                                           "score": 4})
+    proc = subprocess.Popen([sys.executable, "-m", "grader.cli", "autograde", LAB, "--course", str(fake_course.root),
+                             "--jobs", "1", "--timeout", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, env={**os.environ, "GRADER_TEST_RUN": str(tmp_path)})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        res = results.read(fake_course.results_file("slow", LAB))
+        if res and res["reason_key"] == "reason.interrupted_run":
+            break
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        raise AssertionError("the run never marked the submission as being graded")
+    time.sleep(3)  # the notebook is running now
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    from grader.cli import main
+
+    target = tmp_path / "grades.csv"
+    assert main(["export", str(target), "--course", str(fake_course.root)]) == 0
+    [row] = list(csv.DictReader(target.open()))
+    assert (row["status"], row["score"]) == (NOT_GRADED, "")
+    assert "did not finish" in row["reason"]
+    deadline = time.monotonic() + 45  # the worker ends its submission, finds the run gone, and stops
+    import psutil
+
+    def leftovers():  # the run's processes (workers, clouds, sandboxes) carry the marker in their environment
+        found = []
+        for p in psutil.process_iter():
+            try:
+                if p.environ().get("GRADER_TEST_RUN") == str(tmp_path):
+                    found.append((p.pid, p.cmdline()[:4]))
+            except psutil.Error:
+                pass
+        return found
+    while leftovers() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert leftovers() == []
