@@ -17,6 +17,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from grader.samples import attacks
+
 SAMPLES = Path(__file__).resolve().parent
 REPO = SAMPLES.parent.parent
 
@@ -29,10 +31,12 @@ LABS = {
         "partial_score": 4,                     # repository (3) + login (1)
         "edit": "repository",
         "delete": "push",
-        "delete_points": 4,
         "max_score": 15,
         "kill_after": "login",
         "exercise3": "exercise3_answer",        # the written answer's cell, for its other forms
+        # sections (preamble, steps 1-4, Exercise 3, Done) in another valid order: Exercise 3
+        # first, the build before the repository, the rest after
+        "reordered": [0, 5, 3, 1, 2, 4, 6],
     },
 }
 
@@ -95,7 +99,8 @@ def answered(student: dict, solution: dict, only: list[str] | None = None) -> di
 
 
 def _code(cell_id: str, text: str) -> dict:
-    return {"cell_type": "code", "execution_count": None, "id": cell_id, "metadata": {}, "outputs": [], "source": text}
+    return {"cell_type": "code", "execution_count": None, "id": cell_id, "metadata": {}, "outputs": [],
+            "source": text.lstrip("\n")}
 
 
 def _insert_after(nb: dict, grade_id: str, cell: dict) -> dict:
@@ -108,7 +113,39 @@ def _rewritten(nb: dict, grade_id: str, rewrite) -> dict:
     """`nb` with one cell's source passed through `rewrite` (the same answer, written differently)."""
     nb = copy.deepcopy(nb)
     cell = nb["cells"][_index(nb, grade_id)]
-    cell["source"] = rewrite(_source(cell))
+    cell["source"] = rewrite(_source(cell)).lstrip("\n")
+    return nb
+
+
+def _append(nb: dict, cell: dict) -> dict:
+    nb = copy.deepcopy(nb)
+    nb["cells"].append(cell)
+    return nb
+
+
+def _without_test_cells(nb: dict) -> dict:
+    nb = copy.deepcopy(nb)
+    nb["cells"] = [c for c in nb["cells"] if not (_meta(c).get("grade") and not _meta(c).get("solution"))]
+    return nb
+
+
+def _reordered(nb: dict, order: list[int]) -> dict:
+    """The notebook's sections (a section starts at a `## ` heading; the first one is what comes
+    before any) in `order`, and in each section its explanatory cells after its code: the same
+    work, done and explained in another valid order."""
+    sections: list[list[dict]] = [[]]
+    for cell in copy.deepcopy(nb["cells"]):
+        if cell["cell_type"] == "markdown" and _source(cell).lstrip().startswith("## "):
+            sections.append([])
+        sections[-1].append(cell)
+    assert sorted(order) == list(range(len(sections))), f"{len(sections)} sections"
+    cells = []
+    for section in (sections[i] for i in order):
+        head = section[:1] if section[0]["cell_type"] == "markdown" and _source(section[0]).lstrip().startswith("#") else []
+        rest = section[len(head):]
+        cells += head + [c for c in rest if c["cell_type"] == "code"] + [c for c in rest if c["cell_type"] != "code"]
+    nb = copy.deepcopy(nb)
+    nb["cells"] = cells
     return nb
 
 
@@ -125,6 +162,22 @@ def _title(lab: str, step_id: str) -> str:
     from labkit.messages import text
 
     return text(get_lab(lab).step(step_id).title_key, "en")
+
+
+def _steps(lab: str) -> list:
+    from labkit.checks.registry import get_lab
+
+    return get_lab(lab).steps
+
+
+def _points(lab: str, step_id: str) -> int:
+    from labkit.checks.registry import get_lab
+
+    return int(get_lab(lab).step(step_id).max_points())
+
+
+def _cell_index(nb: dict, cell_id: str) -> int:
+    return next(i for i, c in enumerate(nb["cells"]) if c.get("id") == cell_id)
 
 
 def _dump(nb: dict) -> bytes:
@@ -158,8 +211,7 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
     add("edited_test_cell", edited, "graded", full, f"test cell of {_title(lab, spec['edit'])} was edited")
     deleted = copy.deepcopy(good)
     del deleted["cells"][_index(deleted, spec["delete"])]
-    add("deleted_test_cell", deleted, "graded", full - spec["delete_points"],
-        f"test cell of {_title(lab, spec['delete'])} was deleted")
+    add("deleted_test_cell", deleted, "graded", full, f"test cell of {_title(lab, spec['delete'])} was deleted")
     add("malformed_json", _dump(good)[:-200], "not graded", None, "not valid JSON")
     add("huge_output", _insert_after(good, spec["after_first_step"], _code("huge", "print('x' * 50_000_000)")),
         "graded", full, "rest of its output was dropped")
@@ -170,6 +222,48 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
         "graded", full, notes=0)
     add("exercise3_one_line", _rewritten(good, spec["exercise3"], _one_line), "graded", full, notes=0)
     add("tamper", _insert_after(student["en"], "start", _code("tamper", TAMPER)), "graded", none)
+
+    # A deleted test cell: the checks run outside the kernel anyway, so the step earns what the
+    # cloud shows; a note tells the instructor (nbgrader alone would give the step 0).
+    add("deleted_all_test_cells", _without_test_cells(good), "graded", full,
+        f"test cell of {_title(lab, _steps(lab)[0].id)} was deleted", notes=len(_steps(lab)))
+    # The student's own broken docker state (after a finished lab) is their answer: login and
+    # build fail with a hint saying what is broken, the pushed image still counts.
+    add("broken_docker_state", _append(good, _code("break_docker", attacks.BROKEN_DOCKER_STATE)), "graded",
+        full - _points(lab, "login") - _points(lab, "build"),
+        failed=["docker_state.config.not_json", "docker_state.store.broken"])
+    # Correct but different: boto3 for every `!aws`, a push through the registry's HTTP API,
+    # steps done and explained in another order.
+    boto3_lab = _rewritten(_rewritten(good, "create_repository", lambda _: attacks.BOTO3_REPOSITORY),
+                           "do_login", lambda _: attacks.BOTO3_LOGIN)
+    boto3_lab["cells"][_cell_index(boto3_lab, "list_images")]["source"] = attacks.BOTO3_LIST_IMAGES.lstrip()
+    add("correct_boto3", boto3_lab, "graded", full, notes=0)
+    add("correct_registry_api", _rewritten(good, "tag_and_push", lambda _: attacks.REGISTRY_API_PUSH),
+        "graded", full, notes=0)
+    add("correct_reordered", _reordered(good, spec["reordered"]), "graded", full, notes=0)
+
+    # The attacks of issue "Grading a class that may cheat", in the order of its list. Graded in
+    # sorted order: attack_1 and attack_3 come before every blank and correct submission they
+    # aim at, tamper_results after most of those it rewrites, correct_attacking_neighbours
+    # alongside correct ones (tests/grader/test_attacks.py).
+    # "needs_sandbox": only the sandbox defends it, and unsandboxed it harms the machine.
+    blank, guarded = student["en"], {"needs_sandbox": True}
+    # (attacks 1 and 5 kill what they can see last: inside a sandbox that includes the relay to
+    # their own cloud, and cells waiting on a dead cloud only slow the run down)
+    add("attack_1_checks", _append(blank, _code("attack", attacks.CHECKS_REPLACED)), "graded", none, **guarded)
+    add("tamper_results", _insert_after(blank, "start", _code("attack", attacks.RESULTS_REWRITTEN)),
+        "graded", none, **guarded)
+    add("attack_3_startup", _insert_after(blank, "start", _code("attack", attacks.STARTUP_PLANTED)),
+        "graded", none, **guarded)
+    # (named to be graded just before the correct_* ones: its neighbours have clouds to lose)
+    neighbours = _insert_after(good, "start", _code("attack", attacks.NEIGHBOURS_ATTACKED))
+    add("correct_attacking_neighbours", _append(neighbours, _code("attack_again", attacks.NEIGHBOURS_ATTACKED)),
+        "graded", full, notes=0, **guarded)
+    add("attack_5_escape", _append(blank, _code("attack", attacks.ESCAPE)), "graded", none, **guarded)
+    add("attack_6_exception", _insert_after(good, spec["after_first_step"], _code("attack", attacks.HUGE_EXCEPTION)),
+        "graded", full, "rest of its output was dropped")
+    add("attack_7_leak", _insert_after(blank, "start", _code("attack", attacks.LEAK_FILES)), "graded", none,
+        **guarded)
 
     files = {f"{name}/{lab}.ipynb": content for name, (content, _) in cases.items()}
     expected = {name: meta for name, (_, meta) in sorted(cases.items())}

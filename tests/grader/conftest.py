@@ -11,6 +11,7 @@ import pytest
 from grader.course import Course
 from grader.prepare import init_course
 from tests.grader import fakelab
+from tests.grader.sample_class import graded  # noqa: F401  (the sample class, graded once per session)
 
 FAKELAB_FILE = str(Path(fakelab.__file__).resolve())
 
