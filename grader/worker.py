@@ -58,7 +58,7 @@ class WorkerState:
         self.inputs = inputs
         self.lab = inputs["lab"]
         self.record = inputs["record"]
-        self.scratch = Path(scratch or tempfile.mkdtemp(prefix="grader-worker-"))
+        self.scratch = Path(scratch or tempfile.mkdtemp(prefix="nbjob-"))
         self.course = Course(self.scratch / "course")
         self.course.root.mkdir(parents=True, exist_ok=True)
         self.course.config_file.write_text(inputs["config_text"], encoding="utf-8")

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RELAY = Path(__file__).with_name("relay.py")
+# Inside, the relay and the socket to the cloud have neutral names of their own (nothing there
+# names the grader or its folders).
+RELAY_INSIDE = "/run/labkit/relay.py"
+SOCKET_INSIDE = "/run/labkit/cloud.sock"
 # Where `grader sandbox install` puts the project's own copy when the machine has no bwrap.
 OWN_COPY = Path(sys.prefix) / "libexec" / "grader" / "bwrap"
 SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -56,15 +60,13 @@ def probe() -> tuple[bool, str]:
 
 
 def readable_paths() -> list[Path]:
-    """The Python installation and the packages a kernel imports, nothing around them."""
-    import grader
+    """The Python installation and the one package a kernel imports, nothing around them."""
     import labkit
 
     paths = [Path(sys.base_prefix), Path(sys.prefix)]
-    # An editable install maps packages to folders of the repository: bind those folders only
-    # (the repository also holds solutions/ and the labs' sources).
-    for package in (labkit, grader):
-        paths.extend(Path(p) for p in package.__path__)
+    # An editable install maps packages to folders of the repository: bind labkit's folder only
+    # (the repository also holds solutions/, the labs' sources and the grader's samples).
+    paths.extend(Path(p) for p in labkit.__path__)
     found = []
     for path in paths:
         path = path.resolve()
@@ -110,15 +112,15 @@ class Sandbox:
             kept["JUPYTER_DATA_DIR"] = str(self.home / ".local" / "share" / "jupyter")
             kept["JUPYTER_RUNTIME_DIR"] = str(self.home / ".local" / "share" / "jupyter" / "runtime")
         kept["TMPDIR"] = "/tmp"
-        cmd += ["--clearenv"]
-        for key, value in sorted(kept.items()):
-            cmd += ["--setenv", key, value]
-        cmd += ["--chdir", chdir, "--"]
         if self.relay is not None:
             port, socket_path = self.relay
-            cmd += [sys.executable, "-I", "-S", str(RELAY), "inside", str(port), str(socket_path), "--"]
-            cmd[cmd.index("--clearenv"):cmd.index("--clearenv")] = ["--bind", str(socket_path), str(socket_path)]
-        return cmd + list(argv)
+            cmd += ["--ro-bind", str(RELAY), RELAY_INSIDE, "--bind", str(socket_path), SOCKET_INSIDE]
+        cmd += ["--chdir", chdir, "--"]
+        if self.relay is not None:
+            cmd += [sys.executable, "-I", "-S", RELAY_INSIDE, "inside", str(port), SOCKET_INSIDE, "--"]
+        # bwrap itself starts with the kept environment only: inside, it is the sandbox's init,
+        # whose /proc/1/environ the kernel can read
+        return ["/usr/bin/env", "-i", *(f"{k}={v}" for k, v in sorted(kept.items())), *cmd, *argv]
 
 
 def sandbox_environment(env: dict[str, str]) -> dict[str, str]:

@@ -11,11 +11,11 @@ import os
 
 from jupyter_client.manager import AsyncKernelManager
 
-from grader.sandbox.bwrap import RELAY, Sandbox
+from grader.sandbox.bwrap import RELAY_INSIDE, Sandbox
 
 SANDBOX: Sandbox | None = None
 KERNEL_DIR: str | None = None  # the job's folder for the kernel's sockets and connection file
-RELAY_PATH = str(RELAY)
+RELAY_PATH = RELAY_INSIDE
 
 
 class SandboxedKernelManager(AsyncKernelManager):
