@@ -53,11 +53,15 @@ class CheckContext:
 
     def _new_client(self, service: str, region: str | None):
         import boto3
+        import botocore.session
         from botocore.config import Config
 
+        core = botocore.session.get_session()
+        # the service models are read-only data: parsed once per process, not once per session
+        core.register_component("data_loader", _shared_loader())
         session = boto3.session.Session(
             aws_access_key_id=FAKE_ACCESS_KEY_ID, aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
-            region_name=region or self.region,
+            region_name=region or self.region, botocore_session=core,
         )
         return session.client(service, endpoint_url=self.endpoint,
                               config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30))
@@ -73,6 +77,18 @@ class CheckContext:
 
         s = settings()
         return cls(endpoint=s.endpoint, home=s.home, notebook=notebook, answers=dict(answers or {}))
+
+
+_LOADER = None
+
+
+def _shared_loader():
+    global _LOADER
+    if _LOADER is None:
+        import botocore.loaders
+
+        _LOADER = botocore.loaders.create_loader()
+    return _LOADER
 
 
 Condition = Callable[[CheckContext], list[Result]]
