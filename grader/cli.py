@@ -28,6 +28,7 @@ EXAMPLES = {
     "autograde": """examples:
   grader autograde lab02 --course ~/class
   grader autograde lab02 --course ~/class --student kim --jobs 1 --timeout 60
+  grader autograde lab02 --course ~/class --scheduler tcp://grader1:8786   (on a Dask cluster)
 
 Each submission gets its own local cloud and its own sandbox (see `grader sandbox check`); its notebook
 runs under nbgrader; then the grader checks that cloud itself. Results: DIR/autograded/<student>/<lab>/labkit-results.json and nbgrader's gradebook.
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox", choices=("auto", "require", "none"), default="auto",
                    help="auto: a sandbox per submission where the machine allows it, else graded without one "
                         "and marked so; require: stop if none; none: trust the students (plain nbgrader)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on the workers of this Dask scheduler (e.g. tcp://host:8786) instead of local "
+                        "processes (--jobs is then ignored); see grader/README.md")
 
     p = add("export", "write the grade table as CSV")
     p.add_argument("file", metavar="FILE.csv")
@@ -122,6 +126,18 @@ def main(argv: list[str] | None = None) -> int:
 
             course.require(args.lab)
             timeout = args.timeout or _configured_timeout(course)
+            if args.scheduler:
+                try:
+                    from grader.distributed import autograde as autograde_on_cluster
+                except ModuleNotFoundError as exc:
+                    if (exc.name or "").split(".")[0] not in ("distributed", "dask"):
+                        raise
+                    raise GraderError("--scheduler needs Dask's distributed: pip install "
+                                      "'cloud-containers-course[distributed]'") from None
+                autograde_on_cluster(course, args.lab, args.scheduler, students=args.student, timeout=timeout,
+                                     notebook_timeout=args.notebook_timeout, checks=args.checks,
+                                     max_output=args.max_output, sandbox=args.sandbox, out=out)
+                return 0
             autograde(course, args.lab, students=args.student, jobs=args.jobs, timeout=timeout,
                       notebook_timeout=args.notebook_timeout, checks=args.checks, max_output=args.max_output,
                       sandbox=args.sandbox, out=out)

@@ -17,7 +17,8 @@ import pkgutil
 from pathlib import Path
 
 PACKAGES = ("labkit", "grader", "nbgrader", "nbclient", "nbconvert", "jupyter_client", "ipykernel")
-SKIP_IMPORT = ("labkit.cloud.server", "labkit.fastcli", "grader.bench", "grader.samples")
+SKIP_IMPORT = ("labkit.cloud.server", "labkit.fastcli", "grader.bench", "grader.samples",
+               "grader.distributed")  # Dask: the main process and Dask workers, never a grading process
 
 
 def import_everything(packages=("labkit", "grader")) -> list[str]:

@@ -196,40 +196,57 @@ class Pool:
                 self._retire(worker, kill=True)
                 raise GraderError(f"a grading worker could not start: {message[1]} (details in {log})")
             elif kind == "done":
-                outcome = message[1]
-                changed = run_inputs.tampered(self.options["inputs"])
-                if changed:  # without a sandbox, this notebook wrote the grader's inputs: not trusted
-                    res = outcome["results"]
-                    res["tampered_files"] = sorted(set(res.get("tampered_files") or []) | set(changed))
-                    results.set_status(res, NOT_GRADED, "reason.tampered_files", files=", ".join(changed))
-                    outcome["grades"] = None
-                res = collect.apply(self.course, self.lab, outcome)
-                from grader.worker import summary
-
-                done.append(summary(res))
+                done.append(accept(self.course, self.lab, self.options["inputs"], message[1]))
                 worker.task = None
                 worker.kernel_pid = worker.cloud_pid = None
                 self._progress(done[-1], len(done), total)
 
     def _record_lost(self, student: str, key: str, params: dict, seconds: float) -> dict:
-        rec = self.record
-        res = results.new(self.lab, student, rec["notebook"], rec["max_score"])
-        try:
-            from grader.notebook import language, read_json
-
-            res["language"] = language(read_json(self.course.submitted(student, self.lab) / f"{rec['notebook']}.ipynb"))
-        except Exception:
-            pass
-        results.set_status(res, NOT_GRADED, key, **params)
-        res["timing"] = {"total": round(seconds, 3)}
-        res["sandbox"] = "bubblewrap" if self.options.get("sandbox") else "none"
-        collect.apply(self.course, self.lab, {"results": res, "files": {}, "grades": None})
-        from grader.worker import summary
-
-        return summary(res)
+        return record_lost(self.course, self.lab, self.record, student, key, params, seconds,
+                           "bubblewrap" if self.options.get("sandbox") else "none")
 
     def _progress(self, summary: dict, n: int, total: int) -> None:
-        self.out(f"[{n}/{total}] {progress_line(summary)}")
+        print_progress(self.out, summary, n, total)
+
+
+# -- shared with grader/distributed.py: what the main process does with an outcome, and what it prints --
+
+def accept(course: Course, lab: str, inputs: dict, outcome: dict) -> dict:
+    """Write a worker's outcome into the course (this process alone does); returns its summary."""
+    from grader.worker import summary
+
+    changed = run_inputs.tampered(inputs)
+    if changed:  # without a sandbox, this notebook wrote the grader's inputs: not trusted
+        res = outcome["results"]
+        res["tampered_files"] = sorted(set(res.get("tampered_files") or []) | set(changed))
+        results.set_status(res, NOT_GRADED, "reason.tampered_files", files=", ".join(changed))
+        outcome["grades"] = None
+    return summary(collect.apply(course, lab, outcome))
+
+
+def record_lost(course: Course, lab: str, rec: dict, student: str, key: str, params: dict, seconds: float,
+                sandbox: str, status: str = NOT_GRADED, **fields) -> dict:
+    """A submission whose worker gave no outcome (it died, overran, was lost): recorded with the
+    reason, never as a 0. `fields` go into the results as they are (e.g. "worker")."""
+    from grader.worker import summary
+
+    res = results.new(lab, student, rec["notebook"], rec["max_score"])
+    try:
+        from grader.notebook import language, read_json
+
+        res["language"] = language(read_json(course.submitted(student, lab) / f"{rec['notebook']}.ipynb"))
+    except Exception:
+        pass
+    results.set_status(res, status, key, **params)
+    res["timing"] = {"total": round(seconds, 3)}
+    res["sandbox"] = sandbox
+    res.update(fields)
+    collect.apply(course, lab, {"results": res, "files": {}, "grades": None})
+    return summary(res)
+
+
+def print_progress(out, summary: dict, n: int, total: int) -> None:
+    out(f"[{n}/{total}] {progress_line(summary)}")
 
 
 def progress_line(s: dict) -> str:
@@ -247,15 +264,10 @@ def progress_line(s: dict) -> str:
     return line
 
 
-def autograde(course: Course, lab: str, students: list[str] | None = None, jobs: int = 2,
-              timeout: int = DEFAULT_TIMEOUT, notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT,
-              checks: str | None = None, max_output: int = MAX_OUTPUT_BYTES, deadline_margin: float = DEADLINE_MARGIN,
-              sandbox: str = "auto", out=print) -> list[dict]:
-    """`sandbox`: "auto" (a sandbox where the machine allows one, else graded without and said so),
-    "require" (stop if there is none), "none" (plain nbgrader's trust in the students)."""
+def begin(course: Course, lab: str, students: list[str] | None, checks: str | None) -> tuple[dict, list[str]]:
+    """The run's inputs, read once before any student code runs, and the students to grade."""
     course.require(lab)
     from grader.labs import get_lab
-    from grader.sandbox import probe
 
     inputs = run_inputs.read(course, lab, checks)  # once, before any student code runs
     get_lab(lab, inputs["checks"])  # fail here, with the reason, before any worker starts
@@ -264,22 +276,28 @@ def autograde(course: Course, lab: str, students: list[str] | None = None, jobs:
         raise GraderError(f"no submissions of {lab} in {course.root}/submitted/<student>/{lab}/: collect them "
                           f"(`nbgrader collect {lab}` or copy them there), then run "
                           f"`grader autograde {lab} --course {course.root}`")
-    jobs = max(1, min(jobs, len(students)))
-    isolated, how = (False, "switched off (--sandbox none)") if sandbox == "none" else probe()
-    if not isolated and sandbox == "require":
-        raise GraderError(f"no sandbox on this machine: {how}. Run `grader sandbox install`, or grade with "
-                          f"`--sandbox auto` to grade without one (the export marks those grades)")
-    out(f"Sandbox: {how}" if isolated else
-        f"WARNING: grading WITHOUT a sandbox ({how}): student code runs with your permissions and could change "
-        f"grades; the export marks these grades 'graded without a sandbox'.")
-    out(f"Autograding {len(students)} submission(s) of {lab} with {jobs} worker(s); "
-        f"{timeout} s per cell, {notebook_timeout} s per notebook")
-    started = time.monotonic()
-    options = {"inputs": inputs, "sandbox": isolated, "timeout": timeout, "notebook_timeout": notebook_timeout, "max_output": max_output,
-               "deadline_margin": deadline_margin}
-    done = Pool(course, lab, jobs, options, out).run(students)
+    return inputs, students
+
+
+def no_sandbox_error(how: str) -> GraderError:
+    return GraderError(f"no sandbox on this machine: {how}. Run `grader sandbox install`, or grade with "
+                       f"`--sandbox auto` to grade without one (the export marks those grades)")
+
+
+def sandbox_line(isolated: bool, how: str) -> str:
+    return (f"Sandbox: {how}" if isolated else
+            f"WARNING: grading WITHOUT a sandbox ({how}): student code runs with your permissions and could change "
+            f"grades; the export marks these grades 'graded without a sandbox'.")
+
+
+def start_line(count: int, lab: str, workers: str, timeout: int, notebook_timeout: int) -> str:
+    return (f"Autograding {count} submission(s) of {lab} with {workers}; "
+            f"{timeout} s per cell, {notebook_timeout} s per notebook")
+
+
+def report(course: Course, lab: str, done: list[dict], elapsed: float, out=print) -> None:
+    """The end of a run: the counts, what to warn about, what to do next."""
     counts = {status: sum(1 for s in done if s["status"] == status) for status in (GRADED, NOT_GRADED, NEEDS_REGRADE)}
-    elapsed = time.monotonic() - started
     out(f"Done in {elapsed:.1f} s: {counts[GRADED]} graded, {counts[NOT_GRADED]} not graded, "
         f"{counts[NEEDS_REGRADE]} need a regrade. Results: {course.root}/autograded/<student>/{lab}/labkit-results.json")
     tampered = [s for s in done if s.get("tampered_files")]
@@ -295,4 +313,27 @@ def autograde(course: Course, lab: str, students: list[str] | None = None, jobs:
             + " ".join(f"--student {s['student']}" for s in done if s["status"] == NEEDS_REGRADE) + "`")
     out(f"Next: `grader export grades.csv --course {course.root} --lab {lab}` and "
         f"`grader feedback {lab} --course {course.root}`")
+
+
+def autograde(course: Course, lab: str, students: list[str] | None = None, jobs: int = 2,
+              timeout: int = DEFAULT_TIMEOUT, notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT,
+              checks: str | None = None, max_output: int = MAX_OUTPUT_BYTES, deadline_margin: float = DEADLINE_MARGIN,
+              sandbox: str = "auto", out=print) -> list[dict]:
+    """`sandbox`: "auto" (a sandbox where the machine allows one, else graded without and said so),
+    "require" (stop if there is none), "none" (plain nbgrader's trust in the students).
+    grader/distributed.py runs the same on a Dask cluster (`--scheduler`)."""
+    from grader.sandbox import probe
+
+    inputs, students = begin(course, lab, students, checks)
+    jobs = max(1, min(jobs, len(students)))
+    isolated, how = (False, "switched off (--sandbox none)") if sandbox == "none" else probe()
+    if not isolated and sandbox == "require":
+        raise no_sandbox_error(how)
+    out(sandbox_line(isolated, how))
+    out(start_line(len(students), lab, f"{jobs} worker(s)", timeout, notebook_timeout))
+    started = time.monotonic()
+    options = {"inputs": inputs, "sandbox": isolated, "timeout": timeout, "notebook_timeout": notebook_timeout, "max_output": max_output,
+               "deadline_margin": deadline_margin}
+    done = Pool(course, lab, jobs, options, out).run(students)
+    report(course, lab, done, time.monotonic() - started, out)
     return done
