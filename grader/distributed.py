@@ -368,7 +368,7 @@ def _clean_up(token: str | None, scratch: str | None) -> None:
     if token:
         from grader.worker import kill_leftovers
 
-        kill_leftovers(token)
+        kill_leftovers(token, clouds=True)
     if scratch:
         for proc in psutil.process_iter(["cmdline"]):
             try:

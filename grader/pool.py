@@ -150,7 +150,7 @@ class Pool:
                         code = worker.process.exitcode
                         _kill_group(worker.kernel_pid)
                         _kill_pid(worker.cloud_pid)
-                        kill_leftovers(task["token"])
+                        kill_leftovers(task["token"], clouds=True)
                         key, params = (("reason.stalled", {"seconds": int(self.deadline)})
                                        if overdue else ("reason.worker_died", {"code": code}))
                         done.append(self._record_lost(task["student"], key, params, time.monotonic() - worker.task_started))

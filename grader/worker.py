@@ -163,7 +163,11 @@ def grade(state: WorkerState, task: dict) -> dict:
         try:
             from labkit.cloud.process import start_cloud
 
-            cloud = start_cloud(job.cloud, port=None)
+            token = task.get("token") or secrets.token_hex(8)
+            task["token"] = token
+            # the cloud carries a mark of its own: a pool whose worker died before reporting the
+            # cloud still finds it (kill_leftovers(..., clouds=True))
+            cloud = start_cloud(job.cloud, port=None, extra_env={"GRADER_CLOUD": token})
             if ON_CLOUD_START is not None:
                 ON_CLOUD_START(cloud.pid)
             if state.sandbox:
@@ -178,8 +182,7 @@ def grade(state: WorkerState, task: dict) -> dict:
 
         t = time.monotonic()
         before = state.fingerprint
-        run = _run_nbgrader(state, student, submitted, res["language"], job, cloud.port,
-                            task.get("token") or secrets.token_hex(8))
+        run = _run_nbgrader(state, student, submitted, res["language"], job, cloud.port, task["token"])
         timing["nbgrader"] = round(time.monotonic() - t, 3)
         res["nbgrader"] = {"success": run["success"], "log_tail": run["log_tail"]}
         for note in run["notes"]:
@@ -316,18 +319,20 @@ def _killed_by(pid: int) -> int | None:
     return None
 
 
-def kill_leftovers(token: str) -> int:
+def kill_leftovers(token: str, clouds: bool = False) -> int:
     """Kill what the notebook left running (`!nohup ... &`, a forked daemon): every process whose
-    environment carries this submission's token. Returns how many."""
+    environment carries this submission's token (and, with `clouds`, its cloud). Returns how many."""
     import psutil
 
     killed = 0
     me = os.getpid()
+    keys = ("GRADER_SUBMISSION", "GRADER_CLOUD") if clouds else ("GRADER_SUBMISSION",)
     for proc in psutil.process_iter(["pid"]):
         if proc.pid == me:
             continue
         try:
-            if proc.environ().get("GRADER_SUBMISSION") == token:
+            env = proc.environ()
+            if any(env.get(key) == token for key in keys):
                 proc.kill()
                 killed += 1
         except (psutil.Error, OSError):
