@@ -98,9 +98,11 @@ class Sandbox:
                 cmd += ["--symlink", os.readlink(name), name]
             elif os.path.isdir(name):
                 cmd += ["--ro-bind", name, name]
+        # /tmp first: the installation or the job's folders may live under the real /tmp, and a
+        # later mount over /tmp would hide them
+        cmd += ["--tmpfs", "/tmp"] if self.tmp is None else ["--bind", str(self.tmp), "/tmp"]
         for path in readable_paths():
             cmd += ["--ro-bind", str(path), str(path)]
-        cmd += ["--tmpfs", "/tmp"] if self.tmp is None else ["--bind", str(self.tmp), "/tmp"]
         for path in self.writable:
             cmd += ["--bind", str(path), str(path)]
         kept = sandbox_environment(env)

@@ -23,6 +23,10 @@ def linked_notebook(href: str) -> str | None:
     for prefix in ("/files/", "/lab/tree/"):
         if path.startswith(prefix) and path.endswith(".ipynb"):
             return path[len(prefix):]
+    # JupyterLab resolves a relative link after the cell renders: on a loaded machine the page may
+    # still hold the link as written (relative to index.ipynb, at the root)
+    if path.endswith(".ipynb") and not path.startswith("/") and not urlsplit(href).scheme:
+        return path
     return None
 
 

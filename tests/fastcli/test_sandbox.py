@@ -29,12 +29,18 @@ print(json.dumps(out))
 '''
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 def _sandbox(home: Path) -> list[str] | None:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return None
     cmd = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-           "--tmpfs", "/tmp", "--bind", str(home), str(home), "--chdir", str(home), "--setenv", "HOME", str(home),
+           "--tmpfs", "/tmp",
+           # the checkout and its venv may live under /tmp (CI's clean clone): bound again over the tmpfs
+           "--ro-bind", str(REPO), str(REPO), "--ro-bind", sys.prefix, sys.prefix,
+           "--bind", str(home), str(home), "--chdir", str(home), "--setenv", "HOME", str(home),
            "--setenv", "TMPDIR", "/tmp", "--setenv", "LABKIT_HOME", str(home / "labkit"), "--setenv", "PATH",
            os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]), "--"]
     probe = subprocess.run(cmd + ["true"], capture_output=True)
