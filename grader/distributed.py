@@ -48,7 +48,6 @@ import os
 import queue
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -62,6 +61,7 @@ from typing import TYPE_CHECKING
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from grader.errors import GraderError
+from grader.pool import kill_process  # one way to stop a grading process's kernel and cloud
 from grader.results import NEEDS_REGRADE, NOT_GRADED
 
 if TYPE_CHECKING:
@@ -348,8 +348,8 @@ class GradingProcess:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-        _kill(kernel, group=True)
-        _kill(cloud)
+        kill_process(kernel, group=True)
+        kill_process(cloud)
         if token or scratch:  # in the background: the slot is free at once (grader.worker takes seconds to import)
             _in_background(lambda: _clean_up(token, scratch))
         if conn is not None:
@@ -377,14 +377,6 @@ def _clean_up(token: str | None, scratch: str | None) -> None:
             except (psutil.Error, OSError):
                 continue
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _kill(pid: int | None, group: bool = False) -> None:
-    if pid:
-        try:
-            (os.killpg if group else os.kill)(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def _send(conn, obj) -> None:

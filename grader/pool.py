@@ -18,12 +18,10 @@ import os
 import secrets
 import shutil
 import signal
-import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
-from pathlib import Path
 
 from grader import collect, results
 from grader import inputs as run_inputs
@@ -50,18 +48,11 @@ class Worker:
     scratch: str | None = None
 
 
-def _kill_group(pid: int | None) -> None:
+def kill_process(pid: int | None, group: bool = False) -> None:
+    """SIGKILL `pid` (with `group`, its process group: a kernel's sandbox), if it still runs."""
     if pid:
         try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _kill_pid(pid: int | None) -> None:
-    if pid:
-        try:
-            os.kill(pid, signal.SIGKILL)
+            (os.killpg if group else os.kill)(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
 
@@ -98,8 +89,8 @@ class Pool:
         if kill and worker.process.is_alive():
             worker.process.kill()
         worker.process.join(timeout=10)
-        _kill_group(worker.kernel_pid)
-        _kill_pid(worker.cloud_pid)
+        kill_process(worker.kernel_pid, group=True)
+        kill_process(worker.cloud_pid)
         if worker.scratch:
             shutil.rmtree(worker.scratch, ignore_errors=True)
         try:
@@ -148,8 +139,8 @@ class Pool:
                             worker.process.kill()
                         worker.process.join(timeout=10)
                         code = worker.process.exitcode
-                        _kill_group(worker.kernel_pid)
-                        _kill_pid(worker.cloud_pid)
+                        kill_process(worker.kernel_pid, group=True)
+                        kill_process(worker.cloud_pid)
                         kill_leftovers(task["token"], clouds=True)
                         key, params = (("reason.stalled", {"seconds": int(self.deadline)})
                                        if overdue else ("reason.worker_died", {"code": code}))

@@ -86,11 +86,17 @@ def test_in_a_sandbox_a_notebook_cannot_freeze_the_grader(fake_course):
     assert any(line.startswith("Sandbox: bubblewrap") for line in lines), lines
 
 
-def test_a_notebook_that_edits_the_checks_on_disk_is_not_graded(tmp_path):
+def _course_with_checks_file(tmp_path):
+    """A course whose lab record points at a checks file of its own (one a notebook could edit)."""
     checks = tmp_path / "checks_copy.py"
     shutil.copy(FAKELAB_FILE, checks)
     course = init_course(tmp_path / "course", [LAB], solutions=fakelab.write_solutions(tmp_path / "solutions"),
                          checks=str(checks), out=lambda *_: None)
+    return checks, course
+
+
+def test_a_notebook_that_edits_the_checks_on_disk_is_not_graded(tmp_path):
+    checks, course = _course_with_checks_file(tmp_path)
     good = fakelab.answered(student_version(course))
     submit(course, "a_editor", _with_cell(fakelab.answered(student_version(course)),
                                           f"with open({str(checks)!r}, 'a') as f:\n    f.write('\\nLAB.steps.clear()\\n')"))
@@ -108,10 +114,7 @@ def test_a_notebook_that_edits_the_checks_on_disk_is_not_graded(tmp_path):
 
 @needs_sandbox
 def test_in_a_sandbox_the_checks_on_disk_cannot_be_edited(tmp_path):
-    checks = tmp_path / "checks_copy.py"
-    shutil.copy(FAKELAB_FILE, checks)
-    course = init_course(tmp_path / "course", [LAB], solutions=fakelab.write_solutions(tmp_path / "solutions"),
-                         checks=str(checks), out=lambda *_: None)
+    checks, course = _course_with_checks_file(tmp_path)
     good = fakelab.answered(student_version(course))
     edit = (f"import pathlib\nfor p in [{str(checks)!r}, {str(course.config_file)!r}, {str(course.record_file(LAB))!r}]:\n"
             f"    try:\n        open(p, 'a').write('\\nLAB.steps.clear()\\n')\n"
