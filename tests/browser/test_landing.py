@@ -1,6 +1,7 @@
 """A student opens JupyterLab: the landing page, the file browser, and a lesson as it renders."""
 from __future__ import annotations
 
+import time
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -42,13 +43,17 @@ def test_opens_on_the_landing_page_with_only_course_material(page, student_lab, 
     rendered = landing.locator(".jp-MarkdownCell.jp-mod-rendered .jp-RenderedMarkdown")
     assert rendered.count() == len(markdown), "every markdown cell shows rendered, not as source"
 
-    links = landing.locator(".jp-RenderedMarkdown a").evaluate_all(
-        "els => els.map(e => [e.getAttribute('href') || '', e.textContent.trim()])")
-    linked = {}
-    for href, label in links:
-        target = linked_notebook(href)
-        if target:
-            linked[target] = label
+    def linked_now() -> dict:
+        links = landing.locator(".jp-RenderedMarkdown a").evaluate_all(
+            "els => els.map(e => [e.getAttribute('href') || '', e.textContent.trim()])")
+        return {linked_notebook(href): label for href, label in links if linked_notebook(href)}
+
+    # on a loaded machine JupyterLab may still be resolving the links: give it a moment
+    deadline = time.monotonic() + 20
+    linked = linked_now()
+    while set(linked) != course_notebooks() and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        linked = linked_now()
     assert set(linked) == course_notebooks(), "a link to every lesson and lab in both languages, and nothing else"
     for target, label in linked.items():
         korean = bool(nb.HANGUL.search(label))
