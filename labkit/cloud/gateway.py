@@ -4,12 +4,13 @@
     /moto-api/*                                  -> moto's own control API, only with the token;
                                                     its reset also resets labkit's services
     /v2/*                                        -> OCI distribution API (the ECR registry)
-    X-Amz-Target: AmazonEC2ContainerRegistry_*   -> this project's ECR (moto's ECR is not faithful)
-    anything else                                -> moto's server app (ECS, EKS, IAM, STS, ...)
+    X-Amz-Target: one of AWS_JSON_SERVICES       -> this project's own service (ECR, ECS: moto's are not faithful)
+    anything else                                -> moto's server app (EKS, IAM, STS, Logs, ...)
 """
 from __future__ import annotations
 
 import hmac
+import importlib
 import json
 import os
 import re
@@ -17,7 +18,11 @@ import threading
 
 from werkzeug.wrappers import Request, Response
 
-ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
+# X-Amz-Target prefix -> "module:app" of this project's own AWS JSON service (imported on first use)
+AWS_JSON_SERVICES = {
+    "AmazonEC2ContainerRegistry_V20150921.": "labkit.cloud.aws.ecr.api:ecr_app",
+    "AmazonEC2ContainerServiceV20141113.": "labkit.cloud.aws.ecs.api:ecs_app",
+}
 TOKEN_HEADER = "X-Labkit-Token"
 MOTO_API_PREFIX = "/moto-api"  # moto sends every path starting so (even "/moto-apiX") to its control API
 
@@ -55,10 +60,10 @@ class Gateway:
             from labkit.cloud.registry.api import registry_app
 
             return registry_app(self.state, environ, start_response)
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith(ECR_TARGET_PREFIX):
-            from labkit.cloud.aws.ecr.api import ecr_app
-
-            return ecr_app(self.state, environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        for prefix, app in AWS_JSON_SERVICES.items():
+            if target.startswith(prefix):
+                return _app(app)(self.state, environ, start_response)
         return self._moto()(environ, start_response)
 
     # -- control endpoints ------------------------------------------------------
@@ -90,6 +95,11 @@ class Gateway:
     def _has_token(self, request: Request) -> bool:
         given = request.headers.get(TOKEN_HEADER, "")
         return bool(self.control_token) and hmac.compare_digest(given.encode(), self.control_token.encode())
+
+
+def _app(spec: str):
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _is_moto_api(path: str) -> bool:

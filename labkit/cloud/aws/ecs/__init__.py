@@ -1,0 +1,13 @@
+"""Amazon ECS on Fargate, the control plane (lesson 03): clusters, task definitions, services, tasks,
+ECS Exec. moto's ECS is not faithful enough (../shared/notes/verified-facts.md), so this project
+serves it.
+
+    models.py     state and rules (`backend(state)`), per account and region
+    taskdefs.py   RegisterTaskDefinition's validation (Fargate's cpu/memory table, roles, awsvpc)
+    scheduler.py  the task lifecycle and the service scheduler, driven by the runtime's callbacks
+    images.py     image URI -> the shared ECR model's image files (CannotPullContainerError)
+    awslogs.py    the awslogs log driver: container output into CloudWatch Logs (moto, in process)
+    runtime_bridge.py  the runtime interface of issue 8 (labkit/cloud/runtime), imported in one place
+    api.py        the AWS JSON 1.1 protocol (X-Amz-Target AmazonEC2ContainerServiceV20141113.*)
+    errors.py     ECS's error codes and messages
+"""
