@@ -94,8 +94,10 @@ class FakeRuntime:
         """Every container whose name ends with `suffix` (e.g. '/my-container')."""
         return [c for c in self._containers.values() if c.name.endswith(suffix)]
 
-    def reset(self) -> None:
+    def reset(self, max_containers: int = 16) -> None:
+        """Between tests: nothing running, containers run at once again."""
         self.stop_all()
+        self.auto_run, self.max_containers = True, max_containers
         with self._lock:
             self._containers.clear()
             self.started.clear()

@@ -225,6 +225,7 @@ class Task:
     private_address: str | None = None
     failed_to_start: bool = False
     stop_issued: bool = False   # runtime.stop() was called for its containers
+    history: list[str] = field(default_factory=lambda: ["PROVISIONING"])  # every lastStatus it had, in order
 
     @property
     def arn(self) -> str:
@@ -238,6 +239,7 @@ class Task:
     def set_status(self, status: str) -> None:
         if status != self.last_status:
             self.last_status = status
+            self.history.append(status)
             self.version += 1
 
     def request_stop(self, code: str, reason: str, now: float) -> bool:
@@ -886,7 +888,7 @@ def pick_provider(strategy: list[dict], placed: list[str | None]) -> str:
         if counts[item["capacityProvider"]] < item["base"]:
             return item["capacityProvider"]
     weighted = [item for item in strategy if item["weight"] > 0]
-    return min(weighted, key=lambda item: (counts[item["capacityProvider"]] - item["base"]) / item["weight"]
+    return min(weighted, key=lambda item: (counts[item["capacityProvider"]] - item["base"] + 1) / item["weight"]
                )["capacityProvider"]
 
 
