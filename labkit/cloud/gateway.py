@@ -33,7 +33,7 @@ class Gateway:
 
         self.home = home
         self.control_token = control_token
-        self.state = CloudState()
+        self.state = CloudState(home=home)
         self._moto_app = None
         self._moto_lock = threading.Lock()
 

@@ -8,16 +8,39 @@ import threading
 
 
 class CloudState:
-    def __init__(self, clock=None, ids=None):
+    def __init__(self, clock=None, ids=None, home=None):
         import time
         import uuid
 
         self.clock = clock or time.time
         self.ids = ids or (lambda: uuid.uuid4().hex)
         self.lock = threading.RLock()  # the server is threaded; models are not
+        self.home = home              # the cloud's home (None: a temporary folder, for in-process tests)
+        self._runtime = None
         self.reset()
 
+    @property
+    def runtime(self):
+        """The cloud's one container runtime (labkit/cloud/runtime), home HOME/runtime, made on first use."""
+        with self.lock:
+            if self._runtime is None:
+                import tempfile
+                from pathlib import Path
+
+                from labkit.cloud.runtime import Runtime
+
+                home = Path(self.home) / "runtime" if self.home else Path(tempfile.mkdtemp(prefix="labkit-runtime-"))
+                self._runtime = Runtime(home)
+            return self._runtime
+
+    def stop_containers(self, timeout: float = 5.0) -> None:
+        """Stop every container (reset, the cloud's shutdown); outside the lock: their exit
+        callbacks take it."""
+        if self._runtime is not None:
+            self._runtime.stop_all(timeout=timeout)
+
     def reset(self) -> None:
+        self.stop_containers()
         with self.lock:
             self.services: dict[str, object] = {}
 

@@ -1,0 +1,249 @@
+"""The runtime's agent inside a container (standard library only; run as
+`python -I -S agent.py --run DIR [--port N]... [--parent-fd FD] -- ARGV...`).
+
+It starts the container's command (its environment is the agent's own: the container's), then
+- forwards the stop signal the runtime asks for to it (`{"op": "signal", "signal": 15}` on
+  DIR/agent.sock) and any signal it gets itself;
+- runs `{"op": "exec", "argv": [...], "timeout": 30}` requests in the container (ECS Exec), with
+  the container's files, environment and working folder, answering the exit code and output;
+- with --port N (bubblewrap: the container has its own network), relays each connection to the
+  unix socket DIR/pN.sock to 127.0.0.1:N in the container's network;
+- with --parent-fd (a plain process), kills the command's process group when that pipe closes:
+  the cloud process died, even by SIGKILL.
+It exits with the command's exit status (128 + N when a signal N ended it), as docker reports it.
+"""
+from __future__ import annotations
+
+import base64
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+CHUNK = 1 << 16
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+             signal.SIGWINCH)
+PR_SET_PDEATHSIG = 1
+
+app_pid = 0
+exec_groups: set[int] = set()
+try:  # resolved now: after a fork, in a process with threads, only the call itself is safe
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while True:
+            data = src.recv(CHUNK)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock, how in ((dst, socket.SHUT_WR), (src, socket.SHUT_RD)):
+            try:
+                sock.shutdown(how)
+            except OSError:
+                pass
+
+
+def _relay(conn: socket.socket, port: int) -> None:
+    try:
+        app = socket.create_connection(("127.0.0.1", port), timeout=5)
+        app.settimeout(None)
+    except OSError:  # nothing listens (yet): the client sees the connection closed
+        conn.close()
+        return
+    back = threading.Thread(target=_pump, args=(app, conn), daemon=True)
+    back.start()
+    _pump(conn, app)
+    back.join()
+    conn.close()
+    app.close()
+
+
+def _listen(path: str) -> socket.socket:
+    if os.path.lexists(path):
+        os.unlink(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    return listener
+
+
+def _serve(listener: socket.socket, handle, *args) -> None:
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        threading.Thread(target=handle, args=(conn, *args), daemon=True).start()
+
+
+def _pdeathsig() -> None:
+    """In a process the agent starts: die with the agent (Linux; elsewhere the parent pipe does it)."""
+    if _prctl is not None and sys.platform.startswith("linux"):
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _run_exec(request: dict) -> dict:
+    argv = [str(a) for a in request.get("argv") or []]
+    if not argv:
+        return {"code": 126, "stdout": "", "stderr": _b64(b"exec: no command given\n")}
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                process_group=0, preexec_fn=_pdeathsig, close_fds=True)
+    except FileNotFoundError:
+        message = f'exec: "{argv[0]}": executable file not found in $PATH\n'
+        return {"code": 127, "stdout": "", "stderr": _b64(message.encode())}
+    except OSError as exc:
+        return {"code": 126, "stdout": "", "stderr": _b64(f'exec: "{argv[0]}": {exc.strerror}\n'.encode())}
+    exec_groups.add(proc.pid)
+    try:
+        out, err = proc.communicate(timeout=float(request.get("timeout") or 30))
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        _killpg(proc.pid)
+        out, err = proc.communicate()
+        code = 137
+    finally:
+        exec_groups.discard(proc.pid)
+    if code < 0:
+        code = 128 - code
+    return {"code": code, "stdout": _b64(out), "stderr": _b64(err)}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _control(conn: socket.socket) -> None:
+    with conn:
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = conn.recv(CHUNK)
+            if not chunk:
+                break
+            data += chunk
+        try:
+            request = json.loads(data.decode() or "{}")
+        except ValueError:
+            return
+        op = request.get("op")
+        if op == "signal":
+            _forward(int(request.get("signal", signal.SIGTERM)))
+            answer = {"ok": True}
+        elif op == "kill":
+            _kill_all()
+            answer = {"ok": True}
+        elif op == "exec":
+            answer = _run_exec(request)
+        else:
+            answer = {"error": f"unknown op {op!r}"}
+        try:
+            conn.sendall(json.dumps(answer).encode() + b"\n")
+        except OSError:
+            pass
+
+
+def _killpg(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _kill_all() -> None:
+    for pgid in [app_pid, *exec_groups]:
+        if pgid:
+            _killpg(pgid)
+
+
+def _forward(signum: int, _frame=None) -> None:
+    if app_pid:
+        try:
+            os.kill(app_pid, signum)
+        except OSError:
+            pass
+
+
+def _watch_parent(fd: int) -> None:
+    """Block on the pipe from the cloud process: end of file means it is gone."""
+    try:
+        while os.read(fd, 1):
+            pass
+    except OSError:
+        pass
+    _kill_all()
+    os._exit(137)
+
+
+def main(argv: list[str]) -> int:
+    global app_pid
+    split = argv.index("--")
+    options, command = argv[:split], argv[split + 1:]
+    run_dir, ports, parent_fd = None, [], None
+    i = 0
+    while i < len(options):
+        if options[i] == "--run":
+            run_dir = options[i + 1]
+        elif options[i] == "--port":
+            ports.append(int(options[i + 1]))
+        elif options[i] == "--parent-fd":
+            parent_fd = int(options[i + 1])
+        i += 2
+    for signum in FORWARDED:
+        signal.signal(signum, _forward)
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        print(f"cannot start the container's process: {exc}", file=sys.stderr, flush=True)
+        return 126
+    if pid == 0:
+        try:
+            for signum in FORWARDED:
+                signal.signal(signum, signal.SIG_DFL)
+            os.setpgid(0, 0)
+            _pdeathsig()
+            if parent_fd is not None:
+                os.close(parent_fd)
+            os.execvp(command[0], command)
+        except OSError as exc:
+            if isinstance(exc, FileNotFoundError):
+                message = f'exec: "{command[0]}": executable file not found in $PATH'
+            else:
+                message = f'exec: "{command[0]}": {exc.strerror}'
+            os.write(2, (message + "\n").encode())
+            os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
+    app_pid = pid
+    if parent_fd is not None:
+        threading.Thread(target=_watch_parent, args=(parent_fd,), daemon=True).start()
+    listeners = [_listen(os.path.join(run_dir, "agent.sock"))]
+    threading.Thread(target=_serve, args=(listeners[0], _control), daemon=True).start()
+    for port in ports:
+        listener = _listen(os.path.join(run_dir, f"p{port}.sock"))
+        listeners.append(listener)
+        threading.Thread(target=_serve, args=(listener, _relay, port), daemon=True).start()
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    for listener in listeners:
+        listener.close()
+    _killpg(pid)  # whatever the command left in its process group goes with it
+    return 128 - code if code < 0 else code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

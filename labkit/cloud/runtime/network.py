@@ -1,0 +1,133 @@
+"""Where a container's ports are reachable from the host, and the relay that gets them there.
+
+Each container gets a loopback address of its own, 127.0.1.N (Linux routes all of 127/8 to the
+loopback), so two containers both publishing 8080 are both reachable on 8080. Where 127.0.1.N
+cannot be bound (macOS has only 127.0.0.1), a container gets 127.0.0.1 and free host ports.
+
+With a network namespace of its own (bubblewrap), a published port is a listener outside on
+ADDRESS:PORT that forwards each connection over the unix socket RUN/pPORT.sock to the agent
+inside, which connects to 127.0.0.1:PORT in the container's network (agent.py).
+"""
+from __future__ import annotations
+
+import functools
+import socket
+import threading
+from pathlib import Path
+
+PREFIX = "127.0.1."
+FALLBACK = "127.0.0.1"
+CHUNK = 1 << 16
+
+
+@functools.lru_cache(maxsize=1)
+def own_addresses() -> bool:
+    """Can this machine bind 127.0.1.N? (Linux: yes; macOS: only with an alias per address.)"""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((PREFIX + "254", 0))
+        return True
+    except OSError:
+        return False
+
+
+def _bindable(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address, port))
+            return True
+        except OSError:
+            return False
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((FALLBACK, 0))
+        return s.getsockname()[1]
+
+
+class Addresses:
+    """Hands out container addresses; one process-wide lock, released when a container ends."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._used: set[str] = set()
+        self._next = 1
+
+    def allocate(self, ports: list[int]) -> tuple[str, dict[int, int]]:
+        """(address, {container port: host port}) where every port can be bound right now."""
+        with self._lock:
+            if own_addresses():
+                for _ in range(254):
+                    n, self._next = self._next, self._next % 254 + 1
+                    address = PREFIX + str(n)
+                    if address not in self._used and all(_bindable(address, p) for p in ports):
+                        self._used.add(address)
+                        return address, {p: p for p in ports}
+                raise OSError("no free container address left (127.0.1.1-254)")
+            return FALLBACK, {p: _free_port() for p in ports}
+
+    def release(self, address: str) -> None:
+        with self._lock:
+            self._used.discard(address)
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while True:
+            data = src.recv(CHUNK)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock, how in ((dst, socket.SHUT_WR), (src, socket.SHUT_RD)):
+            try:
+                sock.shutdown(how)
+            except OSError:
+                pass
+
+
+def _join(conn: socket.socket, socket_path: str) -> None:
+    inner = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        inner.connect(socket_path)
+    except OSError:  # the agent is not listening yet, or the container is gone
+        inner.close()
+        conn.close()
+        return
+    back = threading.Thread(target=_pump, args=(inner, conn), daemon=True)
+    back.start()
+    _pump(conn, inner)
+    back.join()
+    conn.close()
+    inner.close()
+
+
+class Relay:
+    """ADDRESS:HOST_PORT on the host -> the unix socket of one published port of one container."""
+
+    def __init__(self, address: str, host_port: int, socket_path: Path):
+        self.socket_path = str(socket_path)
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((address, host_port))
+        self.listener.listen(64)
+        threading.Thread(target=self._serve, daemon=True, name=f"relay-{address}:{host_port}").start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=_join, args=(conn, self.socket_path), daemon=True).start()
+
+    def close(self) -> None:
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
