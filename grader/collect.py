@@ -30,21 +30,25 @@ def _with_retry(fn, attempts: int = 5):
 
 
 def mark_in_progress(course: Course, lab: str, student: str, record: dict) -> None:
-    forget(course, lab, student, record)
+    forget(course, lab, student)
     res = results.new(lab, student, record["notebook"], record["max_score"])
     results.set_status(res, NOT_GRADED, "reason.interrupted_run")
     results.write(course.results_file(student, lab), res)
 
 
-def forget(course: Course, lab: str, student: str, record: dict) -> None:
+def forget(course: Course, lab: str, student: str) -> None:
     """A submission that is not graded (this time) keeps no older run's scores or notebook."""
-    from nbgrader.api import Gradebook, MissingEntry
-
     folder = course.autograded(student, lab)
     if folder.is_dir():
         for path in folder.iterdir():
             if path.name != results.RESULTS_NAME:
                 shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    _clear_grades(course, lab, student)
+
+
+def _clear_grades(course: Course, lab: str, student: str) -> None:
+    """Every grade of the submission empty and flagged for a person (formgrader shows it so)."""
+    from nbgrader.api import Gradebook, MissingEntry
 
     def clear():
         with Gradebook(course.db_url) as gb:
@@ -64,14 +68,13 @@ def apply(course: Course, lab: str, outcome: dict) -> dict:
     """Write a worker's outcome into the course. Returns the results."""
     res = outcome["results"]
     student = res["student"]
-    record = course.record(lab)
-    forget(course, lab, student, record)
+    forget(course, lab, student)
     if res["status"] == GRADED and outcome.get("grades") is not None:
         _write_files(course.autograded(student, lab), outcome.get("files") or {})
         _with_retry(lambda: _write_gradebook(course, lab, student, outcome["grades"]))
     elif "nbgrader" in res:  # nbgrader ran it: formgrader lists it, every grade empty, for a person to look at
         _with_retry(lambda: _write_gradebook(course, lab, student, {"grades": {}, "comments": {}}))
-        forget(course, lab, student, record)
+        _clear_grades(course, lab, student)  # the new submission's grade cells: empty, for a person
     results.write(course.results_file(student, lab), res)
     return res
 

@@ -24,7 +24,8 @@ MAX_SUBMISSION_BYTES = 50_000_000  # a submission folder larger than this is not
 
 def read(course: Course, lab: str, checks: str | None = None) -> dict:
     course.require(lab)
-    record = course.record(lab)
+    record_text = course.record_file(lab).read_text(encoding="utf-8")
+    record = json.loads(record_text)
     spec = checks or record.get("checks")
     checks_source = None
     if spec and (spec.endswith(".py") or "/" in spec):
@@ -46,7 +47,7 @@ def read(course: Course, lab: str, checks: str | None = None) -> dict:
         "source_files": source_files(course, lab),
     }
     inputs["files"] = {str(course.config_file): inputs["config_text"],
-                       str(course.record_file(lab)): course.record_file(lab).read_text(encoding="utf-8")}
+                       str(course.record_file(lab)): record_text}
     if checks_source is not None:
         inputs["files"][str(path)] = checks_source
     inputs["digest"] = digest(inputs)

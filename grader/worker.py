@@ -167,7 +167,9 @@ def grade(state: WorkerState, task: dict) -> dict:
             task["token"] = token
             # the cloud carries a mark of its own: a pool whose worker died before reporting the
             # cloud still finds it (kill_leftovers(..., clouds=True))
-            cloud = start_cloud(job.cloud, port=None, extra_env={"GRADER_CLOUD": token})
+            # LABKIT_CLOUD_WARM_UP=0: moto is imported on the first request that needs it, not at
+            # start (0.6 CPU-s per submission; lab 02 and its checks use labkit's ECR alone)
+            cloud = start_cloud(job.cloud, port=None, extra_env={"GRADER_CLOUD": token, "LABKIT_CLOUD_WARM_UP": "0"})
             if ON_CLOUD_START is not None:
                 ON_CLOUD_START(cloud.pid)
             if state.sandbox:

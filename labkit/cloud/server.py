@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
 
     gateway = Gateway(home=args.home, control_token=os.environ.pop("LABKIT_CONTROL_TOKEN", ""))
     server = make_server(HOST, args.port, gateway, threaded=True)
-    threading.Thread(target=gateway.warm_up, name="moto-import", daemon=True).start()
+    if os.environ.get("LABKIT_CLOUD_WARM_UP", "1") != "0":  # the grader's clouds load moto only if asked
+        threading.Thread(target=gateway.warm_up, name="moto-import", daemon=True).start()
 
     def _leave() -> None:
         gateway.state.stop_containers(timeout=2.0)  # within the 5 s `labkit down` waits before SIGKILL
