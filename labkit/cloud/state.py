@@ -30,7 +30,7 @@ class CloudState:
                 from labkit.cloud.runtime import Runtime
 
                 home = Path(self.home) / "runtime" if self.home else Path(tempfile.mkdtemp(prefix="labkit-runtime-"))
-                self._runtime = Runtime(home)
+                self._runtime = Runtime(home, clock=self.clock)
             return self._runtime
 
     def stop_containers(self, timeout: float = 5.0) -> None:

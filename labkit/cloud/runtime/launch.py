@@ -78,18 +78,27 @@ def isolation() -> Isolation:
 
 
 def _overlay_works(bwrap: str) -> bool:
-    """bwrap 0.9 can lay a tmpfs over a read-only lower folder: no copy per container. Tried for
-    real once (the option exists and the kernel allows overlayfs in a user namespace)."""
+    """bwrap 0.9 can lay a tmpfs over a read-only lower folder: no copy per container. Tried once
+    for real, with the very command line a container gets (bwrap_launch), over an empty image."""
     try:
         if "--tmp-overlay" not in subprocess.run([bwrap, "--help"], capture_output=True, text=True,
                                                  timeout=10).stdout:
             return False
-        with tempfile.TemporaryDirectory() as lower:
-            Path(lower, "seen").write_text("yes")
-            extra = ["--ro-bind", "/", "/", "--overlay-src", lower, "--tmp-overlay", "/mnt"]
-            done = _minimal(bwrap, extra, "open('/mnt/new', 'w').write('x'); print(open('/mnt/seen').read())")
-            return done.returncode == 0 and done.stdout.strip() == "yes" and not Path(lower, "new").exists()
-    except (OSError, subprocess.TimeoutExpired):
+        with tempfile.TemporaryDirectory() as tmp:
+            lower, run_dir, etc_dir = Path(tmp, "lower"), Path(tmp, "run"), Path(tmp, "etc")
+            for folder in (lower, run_dir, etc_dir):
+                folder.mkdir()
+            (lower / "seen").write_text("yes")
+            (etc_dir / "hosts").write_text("127.0.0.1\tlocalhost\n")
+            (etc_dir / "hostname").write_text("probe\n")
+            code = "open('/new', 'w').write('x'); print(open('/seen').read())"
+            plan = Plan(argv=[str(local_python()), "-I", "-S", "-c", code], env={"PATH": "/usr/bin:/bin"},
+                        workdir="/", uid=0, gid=0, stop_signal=15)
+            how = bwrap_launch(Isolation(bwrap, True, "probe"), plan, host_view(lower, None), lower=lower,
+                               run_dir=run_dir, etc_dir=etc_dir, hostname="probe", ports=[], standin=None)
+            done = subprocess.run(how.argv, env=how.env, cwd=how.cwd, capture_output=True, text=True, timeout=20)
+            return done.returncode == 0 and done.stdout.strip() == "yes" and not (lower / "new").exists()
+    except (OSError, subprocess.TimeoutExpired, CannotStart):
         return False
 
 

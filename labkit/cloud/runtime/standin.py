@@ -36,8 +36,9 @@ class StandIn:
 
 
 def local_python() -> Path:
-    """The local Python's real executable (a venv's `python` is a link to it)."""
-    return Path(os.path.realpath(sys.executable))
+    """The local Python's real executable: the installation's, not a venv's (a venv made with
+    --copies has its own, which needs the venv around it)."""
+    return Path(os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable))
 
 
 def python_home() -> Path:

@@ -159,3 +159,16 @@ def test_where_only_127_0_0_1_exists_each_container_gets_its_own_port(runtime, p
     b = runtime.start(spec("b", {"/app/s.py": server}, Cmd=["python", "s.py"], ports=[8080]))
     assert a.address == b.address == "127.0.0.1" and a.ports[8080] != b.ports[8080] != 8080
     assert wait_for(lambda: a.http_get(8080)) == (200, b"ok") and wait_for(lambda: b.http_get(8080)) == (200, b"ok")
+
+
+def test_the_clouds_reset_stops_every_container(tmp_path, isolation):
+    from labkit.cloud.state import CloudState
+
+    state = CloudState(home=tmp_path / "cloud-home")
+    assert state._runtime is None  # made on first use only
+    recorder = Recorder()
+    container = state.runtime.start(spec("s", {"/app/s.py": SLEEPER}, recorder, Cmd=["python", "s.py"]))
+    assert wait_for(lambda: container.state == "running")
+    state.reset()
+    assert container.state == "exited" and recorder.exits == [("s", 143, "stopped")]
+    assert state.runtime.home == tmp_path / "cloud-home" / "runtime"
