@@ -8,6 +8,7 @@ Processes are started by one long-lived thread: Linux's "die with the parent" fo
 """
 from __future__ import annotations
 
+import atexit
 import os
 import queue
 import signal
@@ -81,6 +82,7 @@ class Runtime:
         folder = Path(tempfile.mkdtemp(prefix="labkit-rt-"))
         self.home.mkdir(parents=True, exist_ok=True)
         record.write_text(str(folder))
+        atexit.register(remove_tree, folder)
         return folder
 
     # -- the interface -----------------------------------------------------------------------------
