@@ -1,13 +1,16 @@
 """The runtime's agent inside a container (standard library only; run as
-`python -I -S agent.py --run DIR [--port N]... [--parent-fd FD] -- ARGV...`).
+`python -I -S agent.py --control-fd FD [--port N=FD]... [--parent-fd FD] -- ARGV...`).
 
-It starts the container's command (its environment is the agent's own: the container's), then
-- forwards the stop signal the runtime asks for to it (`{"op": "signal", "signal": 15}` on
-  DIR/agent.sock) and any signal it gets itself;
+Its sockets come from the runtime already listening (unix sockets in a folder of the cloud's
+that the container never sees, handed over as file descriptors): nothing the container can
+rename or link to decides where the cloud connects. The agent starts the container's command
+(its environment is the agent's own: the container's), then
+- forwards the stop signal the runtime asks for to it (`{"op": "signal", "signal": 15}` on the
+  control socket) and any signal it gets itself; `{"op": "ping"}` says it is up;
 - runs `{"op": "exec", "argv": [...], "timeout": 30}` requests in the container (ECS Exec), with
   the container's files, environment and working folder, answering the exit code and output;
-- with --port N (bubblewrap: the container has its own network), relays each connection to the
-  unix socket DIR/pN.sock to 127.0.0.1:N in the container's network;
+- with --port N=FD (bubblewrap: the container has its own network), relays each connection to
+  that socket to 127.0.0.1:N in the container's network;
 - with --parent-fd (a plain process), kills the command's process group when that pipe closes:
   the cloud process died, even by SIGKILL.
 It exits with the command's exit status (128 + N when a signal N ended it), as docker reports it.
@@ -69,14 +72,9 @@ def _relay(conn: socket.socket, port: int) -> None:
     app.close()
 
 
-def _listen(path: str) -> socket.socket:
-    if os.path.lexists(path):
-        os.unlink(path)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    os.chmod(path, 0o600)
-    listener.listen(64)
-    return listener
+def _listener(fd: int) -> socket.socket:
+    os.set_inheritable(fd, False)  # the container's command never gets it
+    return socket.socket(fileno=fd)
 
 
 def _serve(listener: socket.socket, handle, *args) -> None:
@@ -138,7 +136,9 @@ def _control(conn: socket.socket) -> None:
         except ValueError:
             return
         op = request.get("op")
-        if op == "signal":
+        if op == "ping":
+            answer = {"ok": True}
+        elif op == "signal":
             _forward(int(request.get("signal", signal.SIGTERM)))
             answer = {"ok": True}
         elif op == "kill":
@@ -190,16 +190,16 @@ def main(argv: list[str]) -> int:
     global app_pid
     split = argv.index("--")
     options, command = argv[:split], argv[split + 1:]
-    run_dir, ports, parent_fd = None, [], None
-    i = 0
-    while i < len(options):
-        if options[i] == "--run":
-            run_dir = options[i + 1]
-        elif options[i] == "--port":
-            ports.append(int(options[i + 1]))
-        elif options[i] == "--parent-fd":
-            parent_fd = int(options[i + 1])
-        i += 2
+    control, relays, parent_fd = None, [], None
+    for name, value in zip(options[::2], options[1::2]):
+        if name == "--control-fd":
+            control = _listener(int(value))
+        elif name == "--port":
+            port, _, fd = value.partition("=")
+            relays.append((int(port), _listener(int(fd))))
+        elif name == "--parent-fd":
+            parent_fd = int(value)
+            os.set_inheritable(parent_fd, False)
     for signum in FORWARDED:
         signal.signal(signum, _forward)
     try:
@@ -213,8 +213,6 @@ def main(argv: list[str]) -> int:
                 signal.signal(signum, signal.SIG_DFL)
             os.setpgid(0, 0)
             _pdeathsig()
-            if parent_fd is not None:
-                os.close(parent_fd)
             os.execvp(command[0], command)
         except OSError as exc:
             if isinstance(exc, FileNotFoundError):
@@ -226,12 +224,10 @@ def main(argv: list[str]) -> int:
     app_pid = pid
     if parent_fd is not None:
         threading.Thread(target=_watch_parent, args=(parent_fd,), daemon=True).start()
-    listeners = [_listen(os.path.join(run_dir, "agent.sock"))]
-    threading.Thread(target=_serve, args=(listeners[0], _control), daemon=True).start()
-    for port in ports:
-        listener = _listen(os.path.join(run_dir, f"p{port}.sock"))
-        listeners.append(listener)
+    threading.Thread(target=_serve, args=(control, _control), daemon=True).start()
+    for port, listener in relays:
         threading.Thread(target=_serve, args=(listener, _relay, port), daemon=True).start()
+    listeners = [control] + [listener for _, listener in relays]
     while True:
         try:
             _, status = os.waitpid(pid, 0)

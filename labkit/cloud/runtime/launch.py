@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -25,8 +26,7 @@ from labkit.cloud.runtime.standin import StandIn, local_python, python_home
 
 AGENT = Path(__file__).with_name("agent.py")
 PLAIN_SITE = Path(__file__).with_name("plainpath")
-RUN_INSIDE = "/run/labkit"
-AGENT_INSIDE = RUN_INSIDE + "/agent.py"
+AGENT_INSIDE = "/run/labkit/agent.py"
 OWN_COPY = Path(sys.prefix) / "libexec" / "grader" / "bwrap"  # where `grader sandbox install` puts one
 TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 USR_LIBS = ("/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32")
@@ -85,8 +85,8 @@ def _overlay_works(bwrap: str) -> bool:
                                                  timeout=10).stdout:
             return False
         with tempfile.TemporaryDirectory() as tmp:
-            lower, run_dir, etc_dir = Path(tmp, "lower"), Path(tmp, "run"), Path(tmp, "etc")
-            for folder in (lower, run_dir, etc_dir):
+            lower, etc_dir = Path(tmp, "lower"), Path(tmp, "etc")
+            for folder in (lower, etc_dir):
                 folder.mkdir()
             (lower / "seen").write_text("yes")
             (etc_dir / "hosts").write_text("127.0.0.1\tlocalhost\n")
@@ -94,9 +94,14 @@ def _overlay_works(bwrap: str) -> bool:
             code = "open('/new', 'w').write('x'); print(open('/seen').read())"
             plan = Plan(argv=[str(local_python()), "-I", "-S", "-c", code], env={"PATH": "/usr/bin:/bin"},
                         workdir="/", uid=0, gid=0, stop_signal=15)
-            how = bwrap_launch(Isolation(bwrap, True, "probe"), plan, host_view(lower, None), lower=lower,
-                               run_dir=run_dir, etc_dir=etc_dir, hostname="probe", ports=[], standin=None)
-            done = subprocess.run(how.argv, env=how.env, cwd=how.cwd, capture_output=True, text=True, timeout=20)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
+                control.bind(str(Path(tmp, "agent.sock")))
+                control.listen(1)
+                how = bwrap_launch(Isolation(bwrap, True, "probe"), plan, host_view(lower, None), lower=lower,
+                                   etc_dir=etc_dir, hostname="probe", control_fd=control.fileno(), relay_fds={},
+                                   standin=None)
+                done = subprocess.run(how.argv, env=how.env, cwd=how.cwd, capture_output=True, text=True,
+                                      timeout=20, pass_fds=how.pass_fds)
             return done.returncode == 0 and done.stdout.strip() == "yes" and not (lower / "new").exists()
     except (OSError, subprocess.TimeoutExpired, CannotStart):
         return False
@@ -195,10 +200,19 @@ class Launch:
     pass_fds: tuple[int, ...] = ()
 
 
-def bwrap_launch(iso: Isolation, plan: Plan, view: View, *, lower: Path | None, run_dir: Path,
-                 etc_dir: Path, hostname: str, ports: list[int], standin: StandIn | None) -> Launch:
+def agent_options(control_fd: int, relay_fds: dict[int, int]) -> tuple[list[str], tuple[int, ...]]:
+    """The agent's socket options and the file descriptors to hand it (see agent.py)."""
+    options = ["--control-fd", str(control_fd)]
+    for port, fd in relay_fds.items():
+        options += ["--port", f"{port}={fd}"]
+    return options, (control_fd, *relay_fds.values())
+
+
+def bwrap_launch(iso: Isolation, plan: Plan, view: View, *, lower: Path | None, etc_dir: Path, hostname: str,
+                 control_fd: int, relay_fds: dict[int, int], standin: StandIn | None) -> Launch:
     """bubblewrap over the image: `view.root` bound writable as `/` (a container's own copy), or,
-    with `lower`, a tmpfs overlay on the cached rootfs."""
+    with `lower`, a tmpfs overlay on the cached rootfs. `relay_fds`: container port -> a listening
+    unix socket the agent relays to that port."""
     env = dict(plan.env)
     path = python_path(plan, standin)
     if path:
@@ -214,16 +228,14 @@ def bwrap_launch(iso: Isolation, plan: Plan, view: View, *, lower: Path | None, 
         cmd += ["--ro-bind", host, host]
     for name in ("hosts", "hostname"):
         cmd += ["--ro-bind", str(etc_dir / name), f"/etc/{name}"]
-    cmd += ["--bind", str(run_dir), RUN_INSIDE, "--ro-bind", str(AGENT), AGENT_INSIDE]
-    cmd += ["--dir", plan.workdir, "--chdir", plan.workdir, "--"]
-    cmd += [str(local_python()), "-I", "-S", AGENT_INSIDE, "--run", RUN_INSIDE]
-    for port in ports:
-        cmd += ["--port", str(port)]
-    return Launch(argv=[*cmd, "--", *plan.argv], env=env, cwd="/")
+    cmd += ["--ro-bind", str(AGENT), AGENT_INSIDE, "--dir", plan.workdir, "--chdir", plan.workdir, "--"]
+    options, fds = agent_options(control_fd, relay_fds)
+    cmd += [str(local_python()), "-I", "-S", AGENT_INSIDE, *options]
+    return Launch(argv=[*cmd, "--", *plan.argv], env=env, cwd="/", pass_fds=fds)
 
 
-def plain_launch(plan: Plan, root: Path, *, run_dir: Path, address: str, ports: dict[int, int],
-                 standin: StandIn | None, parent_fd: int) -> Launch:
+def plain_launch(plan: Plan, root: Path, *, address: str, ports: dict[int, int], standin: StandIn | None,
+                 control_fd: int, parent_fd: int) -> Launch:
     """A plain process: paths of the image's folders point into `root` (its own copy), the OS's
     programs are the host's, and sitecustomize maps its binds to the container's address."""
     def outer(path: str) -> str:
@@ -241,8 +253,9 @@ def plain_launch(plan: Plan, root: Path, *, run_dir: Path, address: str, ports: 
     check_command(argv[0], env["PATH"], lambda p: os.path.isfile(p) and os.access(p, os.X_OK))
     cwd = root / plan.workdir.lstrip("/")
     cwd.mkdir(parents=True, exist_ok=True)
-    cmd = [str(local_python()), "-I", "-S", str(AGENT), "--run", str(run_dir), "--parent-fd", str(parent_fd)]
-    return Launch(argv=[*cmd, "--", *argv], env=env, cwd=str(cwd), pass_fds=(parent_fd,))
+    options, fds = agent_options(control_fd, {})
+    cmd = [str(local_python()), "-I", "-S", str(AGENT), *options, "--parent-fd", str(parent_fd)]
+    return Launch(argv=[*cmd, "--", *argv], env=env, cwd=str(cwd), pass_fds=(*fds, parent_fd))
 
 
 def map_exec_args(argv: list[str], root: Path | None) -> list[str]:

@@ -5,8 +5,9 @@ loopback), so two containers both publishing 8080 are both reachable on 8080. Wh
 cannot be bound (macOS has only 127.0.0.1), a container gets 127.0.0.1 and free host ports.
 
 With a network namespace of its own (bubblewrap), a published port is a listener outside on
-ADDRESS:PORT that forwards each connection over the unix socket RUN/pPORT.sock to the agent
-inside, which connects to 127.0.0.1:PORT in the container's network (agent.py).
+ADDRESS:PORT that forwards each connection over the unix socket RUN/pPORT.sock (in a folder of
+the cloud's; the agent got it already listening) to the agent inside, which connects to
+127.0.0.1:PORT in the container's network (agent.py).
 """
 from __future__ import annotations
 

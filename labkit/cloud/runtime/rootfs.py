@@ -65,7 +65,8 @@ def _force(func, path, _exc) -> None:
     """rmtree of a folder the image made read-only: make it writable, then retry once."""
     try:
         os.chmod(os.path.dirname(path), 0o700)
-        os.chmod(path, 0o700)
+        if not os.path.islink(path):  # chmod follows links: never onto what a container linked to
+            os.chmod(path, 0o700)
     except OSError:
         pass
     func(path)
@@ -105,10 +106,11 @@ def _extract(root: Path, tar: tarfile.TarFile, member: tarfile.TarInfo, path: st
     target.parent.mkdir(parents=True, exist_ok=True)
     mode = member.mode & 0o777
     if member.isdir():
-        if os.path.lexists(target) and not target.is_dir():
+        # as containerd: an existing folder is kept, anything else (a link too) is replaced
+        if os.path.lexists(target) and (target.is_symlink() or not target.is_dir()):
             _remove(target)
         target.mkdir(exist_ok=True)
-        os.chmod(target, mode | 0o700)  # the owner can always clean it up
+        os.chmod(target, mode | 0o700)  # a real folder (never a link); the owner can always clean it up
         return
     if os.path.lexists(target):
         _remove(target)

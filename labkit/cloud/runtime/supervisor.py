@@ -12,6 +12,7 @@ import atexit
 import os
 import queue
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -32,6 +33,25 @@ KEEP_EXITED = 64          # exited containers still listed (services read their 
 LINE_LIMIT = 256 * 1024   # a longer line is delivered in pieces
 KILL_GRACE_S = 5.0        # after SIGKILL, how long stop() still waits for the exit
 AGENT_START_S = 10.0      # how long a started process may take to become "running"
+
+
+class _Fd:
+    """A file descriptor closed at most once (like a socket object's close)."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _listen(path: Path) -> socket.socket:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(64)
+    return listener
 
 
 class _Spawner:
@@ -155,7 +175,9 @@ class Runtime:
             container.cleanup.append(lambda: remove_tree(run_dir))
             plan = make_plan(spec, image_root, hostname=cid)
             container.stop_signal = plan.stop_signal
-            pass_fds: tuple[int, ...] = ()
+            # the agent's sockets, listening before it starts, in a folder the container never sees
+            handed = [_listen(run_dir / "agent.sock")]
+            container.cleanup.append(lambda: [handle.close() for handle in handed])
             if iso.bwrap:
                 root = image_root if iso.overlay else copy_rootfs(image_root, folder / "rootfs")
                 view = launching.host_view(root, standin)
@@ -164,28 +186,31 @@ class Runtime:
                 (etc / "hostname").write_text(cid + "\n")
                 (etc / "hosts").write_text(f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                                            f"127.0.0.1\t{cid}\n")
-                how = launching.bwrap_launch(iso, plan, view, lower=image_root if iso.overlay else None,
-                                             run_dir=run_dir, etc_dir=etc, hostname=cid,
-                                             ports=list(container.ports), standin=standin)
+                relay_fds = {}
                 for port, host_port in container.ports.items():
+                    handed.append(_listen(run_dir / f"p{port}.sock"))
+                    relay_fds[port] = handed[-1].fileno()
                     relay = Relay(container.address, host_port, run_dir / f"p{port}.sock")
                     container.cleanup.append(relay.close)
+                how = launching.bwrap_launch(iso, plan, view, lower=image_root if iso.overlay else None, etc_dir=etc,
+                                             hostname=cid, control_fd=handed[0].fileno(), relay_fds=relay_fds,
+                                             standin=standin)
             else:
                 root = copy_rootfs(image_root, folder / "rootfs")
                 container.plain_root = root
                 read_end, write_end = os.pipe()  # the agent's line to this process: closes when it dies
+                handed.append(_Fd(read_end))
                 container.cleanup.append(lambda: os.close(write_end))
-                how = launching.plain_launch(plan, root, run_dir=run_dir, address=container.address,
-                                             ports=container.ports, standin=standin, parent_fd=read_end)
-                pass_fds = (read_end,)
+                how = launching.plain_launch(plan, root, address=container.address, ports=container.ports,
+                                             standin=standin, control_fd=handed[0].fileno(), parent_fd=read_end)
             container.run_dir = run_dir
             if container.stop_reason is not None:
                 raise CannotStart(container.stop_reason)
             container.process = self._spawner.call(lambda: subprocess.Popen(
                 how.argv, env=how.env, cwd=how.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, pass_fds=pass_fds, start_new_session=True))
-            for fd in pass_fds:
-                os.close(fd)
+                stderr=subprocess.PIPE, pass_fds=how.pass_fds, start_new_session=True))
+            for handle in handed:  # the agent has them now; this process only connects by path
+                handle.close()
         except CannotStart as exc:
             self._finish(container, None, str(exc))
             return
@@ -202,8 +227,8 @@ class Runtime:
         threading.Thread(target=self._wait, args=(container, readers), daemon=True, name=f"wait-{spec.name}").start()
         # "running" once the agent has started the command and answers (exec and stop need it)
         deadline = time.monotonic() + AGENT_START_S
-        while not (run_dir / "agent.sock").exists() and container.process.poll() is None \
-                and time.monotonic() < deadline:
+        while container.process.poll() is None and time.monotonic() < deadline \
+                and not agent_call(run_dir, {"op": "ping"}, AGENT_START_S):
             time.sleep(0.01)
         with self._lock:
             if not container.exited.is_set():

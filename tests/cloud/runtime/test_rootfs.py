@@ -64,8 +64,8 @@ def test_a_layer_cannot_write_outside_through_links_or_dots(tmp_path):
     root.mkdir()
     outside.mkdir()
     apply_layer(root, tar(("escape", "link", str(outside)), ("up", "link", "../../outside")))
-    apply_layer(root, tar(("escape/owned", "file", "1"), ("up/owned2", "file", "2"), ("../../outside/dots", "file", "3"),
-                          ("/abs", "file", "4"), ("hard", "hard", "../../outside/x")))
+    apply_layer(root, tar(("escape/owned", "file", "1"), ("up/owned2", "file", "2"),
+                          ("../../outside/dots", "file", "3"), ("/abs", "file", "4"), ("hard", "hard", "../../outside/x")))
     assert list(outside.iterdir()) == []
     # an absolute link target means the image's root: the files land inside it
     assert (root / str(outside).lstrip("/") / "owned").read_text() == "1"
@@ -91,3 +91,14 @@ def test_cached_by_digest(tmp_path):
     with pytest.raises(tarfile.TarError):
         cache.get(broken)
     assert sorted(p.name for p in (tmp_path / "images").iterdir()) == [first.parent.name]  # no half-made copy
+
+
+def test_a_folder_entry_replaces_a_link_and_never_changes_its_target(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    outside.chmod(0o750)
+    apply_layer(root, tar(("lib", "link", str(outside))))
+    apply_layer(root, tar(("lib", "dir"), ("lib/x", "file", "x")))
+    assert not (root / "lib").is_symlink() and (root / "lib/x").read_text() == "x"
+    assert oct(outside.stat().st_mode & 0o777) == oct(0o750) and list(outside.iterdir()) == []

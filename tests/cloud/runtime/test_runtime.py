@@ -107,7 +107,8 @@ def test_inside_bubblewrap_only_the_images_files(runtime, bwrap_only, tmp_path):
     outside = socket.socket()
     outside.bind(("127.0.0.1", 0))
     outside.listen(1)
-    container = runtime.start(spec("walls", {"/app/s.py": SLEEPER}, Cmd=["python", "s.py"], User="1000"))
+    recorder = Recorder()
+    container = runtime.start(spec("walls", {"/app/s.py": SLEEPER}, recorder, Cmd=["python", "s.py"], User="1000"))
     try:
         assert wait_for(lambda: container.state == "running")
         ls = container.exec(["ls", "/"])[1].decode().split()
@@ -116,6 +117,11 @@ def test_inside_bubblewrap_only_the_images_files(runtime, bwrap_only, tmp_path):
         assert container.exec(["cat", str(secret)])[0] != 0
         assert container.exec(["ls", str(runtime.home)])[0] != 0
         assert container.exec(["id", "-u"])[1] == b"1000\n"
+        # the agent's sockets are handed to it open: nothing of the runtime's is there to relink
+        assert container.exec(["ls", "-A", "/run/labkit"])[1] == b"agent.py\n"
+        assert wait_for(lambda: any(line == "up" for *_, line in recorder.logs))  # done starting
+        assert container.exec(["cat", "/proc/3/cmdline"])[1] == b"python\0s.py\0"  # bwrap's init, agent, app
+        assert container.exec(["ls", "/proc/3/fd"])[1].split() == [b"0", b"1", b"2"]  # none of the agent's sockets
         pids = container.exec(["ls", "/proc"])[1].decode().split()
         assert sorted(int(p) for p in pids if p.isdigit())[:2] == [1, 2]  # its own pid namespace
         assert len([p for p in pids if p.isdigit()]) < 10
