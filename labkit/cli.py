@@ -1,8 +1,9 @@
-"""`labkit` command: up | down | status | env | reset | docker ... | lab
+"""`labkit` command: up | down | status | env | reset | docker ... | ecs ... | lab
 
     labkit up                 start the local cloud (or say it already runs)
     eval "$(labkit env)"      point this shell's aws CLI at it
     labkit docker build -t my-app .   the subset of docker the course needs, without a Docker engine
+    labkit ecs exec --cluster my-cluster --task ID --command "cat /app/config.json"   ECS Exec
 """
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
         from labkit.docker.cli import main as docker_main
 
         return docker_main(argv[1:])
+    if argv and argv[0] == "ecs":  # ECS Exec and a FARGATE_SPOT interruption (see `labkit ecs --help`)
+        from labkit.ecs_cli import main as ecs_main
+
+        return ecs_main(argv[1:])
     if argv and argv[0] == "lab":  # JupyterLab on the course; its own options (see `labkit lab --help`)
         from labkit.jupyter.launch import main as lab_main
 
@@ -38,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("reset", help="forget everything the local cloud holds (repositories, images, ...); "
                                  "with --lab, start that lab over").add_argument("--lab", help=lab_help)
     sub.add_parser("docker", help="build, tag, push, login, images, inspect (see `labkit docker --help`)")
+    sub.add_parser("ecs", help="exec in a task's container, interrupt a FARGATE_SPOT task (see `labkit ecs --help`)")
     sub.add_parser("lab", help="open JupyterLab on the course (--instructor: with nbgrader's tools; see `labkit lab --help`)")
     args = parser.parse_args(argv)
 

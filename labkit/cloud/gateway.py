@@ -1,5 +1,7 @@
 """One WSGI app on the AWS port that sends each request to the part of the local cloud that owns it.
 
+    /_labkit/ecs-exec/*, /_labkit/ecs/*          -> ECS's own paths (SERVICE_PATHS: they check their own
+                                                    right, e.g. an ECS Exec session's token)
     /_labkit/*                                   -> control (health; reset and state need the token)
     /moto-api/*                                  -> moto's own control API, only with the token;
                                                     its reset also resets labkit's services
@@ -22,6 +24,12 @@ from werkzeug.wrappers import Request, Response
 AWS_JSON_SERVICES = {
     "AmazonEC2ContainerRegistry_V20150921.": "labkit.cloud.aws.ecr.api:ecr_app",
     "AmazonEC2ContainerServiceV20141113.": "labkit.cloud.aws.ecs.api:ecs_app",
+}
+# /_labkit/ paths a service serves itself, without the control token: each grants no more than an
+# AWS call of that service does (ECS Exec: the session ExecuteCommand opened; a FARGATE_SPOT interruption)
+SERVICE_PATHS = {
+    "/_labkit/ecs-exec/": "labkit.cloud.aws.ecs.exec_sessions:exec_app",
+    "/_labkit/ecs/": "labkit.cloud.aws.ecs.control:control_app",
 }
 TOKEN_HEADER = "X-Labkit-Token"
 MOTO_API_PREFIX = "/moto-api"  # moto sends every path starting so (even "/moto-apiX") to its control API
@@ -53,6 +61,9 @@ class Gateway:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_labkit/"):
+            for prefix, app in SERVICE_PATHS.items():
+                if path.startswith(prefix):
+                    return _app(app)(self.state, environ, start_response)
             return self._control(Request(environ))(environ, start_response)
         if _is_moto_api(path):
             return self._moto_api(environ, start_response)

@@ -25,13 +25,15 @@ class FakeContainer:
         self.finished_at: float | None = None
         self.stop_reason: str | None = None
         self.executed: list[list[str]] = []
+        self.runtime: "FakeRuntime | None" = None
 
     def http_get(self, port: int, path: str = "/", timeout: float = 2.0):
         return (200, b"ok") if self.state == "running" and port in self.ports else None
 
     def exec(self, argv: list[str], timeout: float = 30):
         self.executed.append(list(argv))
-        return 0, b"", b""
+        answer = self.runtime.exec_answer if self.runtime is not None else None
+        return answer(self, list(argv)) if answer is not None else (0, b"", b"")
 
 
 class FakeRuntime:
@@ -42,6 +44,7 @@ class FakeRuntime:
         self._lock = threading.Lock()
         self._next_address = 1
         self.started: list[ContainerSpec] = []
+        self.exec_answer = None  # a test's (container, argv) -> (exit code, stdout, stderr) for Container.exec
 
     # -- the interface -------------------------------------------------------------------------
     def start(self, spec: ContainerSpec) -> FakeContainer:
@@ -52,6 +55,7 @@ class FakeRuntime:
             if spec.name in self._containers and self._containers[spec.name].state != "exited":
                 raise ValueError(f"container {spec.name} exists")
             container = FakeContainer(spec, f"127.0.1.{self._next_address}")
+            container.runtime = self
             self._next_address += 1
             container.pid = 10000 + self._next_address
             self._containers[spec.name] = container
@@ -98,6 +102,7 @@ class FakeRuntime:
         """Between tests: nothing running, containers run at once again."""
         self.stop_all()
         self.auto_run, self.max_containers = True, max_containers
+        self.exec_answer = None
         with self._lock:
             self._containers.clear()
             self.started.clear()

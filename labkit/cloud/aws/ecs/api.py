@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from werkzeug.wrappers import Request
 
 from labkit.cloud.aws import protocol
-from labkit.cloud.aws.ecs import errors, models
+from labkit.cloud.aws.ecs import errors, exec_sessions, models
 from labkit.cloud.aws.ecs.models import PENDING_STATES
 
 TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
@@ -337,15 +337,14 @@ def stop_task(call: Call, p: dict) -> dict:
 @operation("ExecuteCommand")
 def execute_command(call: Call, p: dict) -> dict:
     _required(p, "command", "interactive", "task")
-    task, container = call.backend.execute_command(call.account, call.region, p)
-    session = f"ecs-execute-command-{call.backend.new_hex()[:17]}"
-    # The session's stream stays on this cloud: a Session Manager plugin, if installed, must never
-    # reach AWS from here (nothing leaves 127.0.0.1). `labkit ecs exec` runs the command itself.
+    task, container, session = call.backend.execute_command(call.account, call.region, p)
+    # The stream stays on this cloud (nothing leaves 127.0.0.1): `labkit ecs exec` uses it
+    # (exec_sessions.py); the token is what the session asks for.
     return {"clusterArn": task.cluster.arn, "containerArn": container.arn, "containerName": container.name,
             "interactive": True, "taskArn": task.arn,
-            "session": {"sessionId": session,
-                        "streamUrl": f"ws://{call.host}/_labkit/ecs-exec/{session}",
-                        "tokenValue": base64.b64encode(call.backend.new_hex().encode()).decode()}}
+            "session": {"sessionId": session.id,
+                        "streamUrl": f"ws://{call.host}{exec_sessions.PATH_PREFIX}{session.id}",
+                        "tokenValue": session.token}}
 
 
 def _task(task: models.Task, include) -> dict:

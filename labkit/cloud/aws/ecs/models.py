@@ -12,7 +12,7 @@ import math
 import uuid
 from dataclasses import dataclass, field
 
-from labkit.cloud.aws.ecs import errors, taskdefs
+from labkit.cloud.aws.ecs import errors, exec_sessions, taskdefs
 
 SERVICE = "ecs"
 PLATFORM_VERSIONS = {"LATEST": "1.4.0", "1.4.0": "1.4.0", "1.3.0": "1.3.0"}  # Fargate Linux
@@ -269,6 +269,7 @@ class EcsBackend:
         self.lock = state.lock
         self._regions: dict[str, dict[str, Region]] = {}
         self._scheduler = None
+        self.exec_sessions = exec_sessions.Sessions()
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
@@ -763,9 +764,15 @@ class EcsBackend:
         return task
 
     @_locked
-    def execute_command(self, account, region, p: dict) -> tuple[Task, TaskContainer]:
-        """ECS Exec's checks, in the order ECS reports them. The session itself is not emulated (the
-        AWS CLI hands it to the Session Manager plugin); `labkit ecs exec` runs the command."""
+    def execute_command(self, account, region, p: dict) -> tuple[Task, TaskContainer, exec_sessions.Session]:
+        """ECS Exec's checks, in the order ECS reports them, then the session (exec_sessions.py) that
+        `labkit ecs exec` uses to run the command (the AWS CLI would hand it to the Session Manager plugin)."""
+        task, container = self._exec_target(account, region, p)
+        session = self.exec_sessions.open(f"ecs-execute-command-{self.new_hex()[:17]}", self.new_hex(), task,
+                                          container, str(p.get("command")), self.clock())
+        return task, container, session
+
+    def _exec_target(self, account, region, p: dict) -> tuple[Task, TaskContainer]:
         cluster = self.cluster(account, region, p.get("cluster"))
         if not p.get("interactive"):
             raise errors.InvalidParameter("Interactive is the only mode supported currently.")
