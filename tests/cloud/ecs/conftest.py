@@ -99,6 +99,11 @@ def logs(cloud, _clients):
 
 
 @pytest.fixture
+def servicediscovery(cloud, _clients):
+    return _clients("servicediscovery")
+
+
+@pytest.fixture
 def pushed_image(cloud, _clients):
     """my-app:latest pushed to this cloud's ECR, as lab 02 leaves it."""
     ecr = _clients("ecr")

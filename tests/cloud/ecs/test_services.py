@@ -75,7 +75,8 @@ def test_the_lessons_service_reaches_two_running_tasks(ecs, lesson):
     assert ecs.list_services(cluster="my-cluster")["serviceArns"] == [created["serviceArn"]]
 
 
-def test_what_was_set_is_kept_and_returned(ecs, lesson):
+def test_what_was_set_is_kept_and_returned(ecs, lesson, servicediscovery):
+    servicediscovery.create_http_namespace(Name="my-app-namespace")  # Service Connect's namespace must exist
     ecs.register_task_definition(**task_definition(container={
         "portMappings": [{"name": "http", "containerPort": 80, "protocol": "tcp"}]}))
     created = create(ecs, taskDefinition="my-task:2", launchType=None, enableExecuteCommand=True,

@@ -301,6 +301,9 @@ def _deployment(deployment: models.Deployment, tasks) -> dict:
     shape["rolloutStateReason"] = deployment.rollout_state_reason
     if deployment.service_connect_configuration is not None:
         shape["serviceConnectConfiguration"] = json.loads(json.dumps(deployment.service_connect_configuration))
+    if deployment.service_connect_resources:
+        shape["serviceConnectResources"] = [{"discoveryName": r["discoveryName"], "discoveryArn": r["discoveryArn"]}
+                                            for r in deployment.service_connect_resources]
     return shape
 
 

@@ -117,6 +117,7 @@ class Deployment:
     platform_version: str | None
     network_configuration: dict | None
     service_connect_configuration: dict | None
+    service_connect_resources: list[dict] = field(default_factory=list)  # Cloud Map services (cloudmap.py)
     status: str = "PRIMARY"            # PRIMARY | ACTIVE | INACTIVE
     rollout_state: str = "IN_PROGRESS"  # IN_PROGRESS | COMPLETED | FAILED
     rollout_state_reason: str = ""
@@ -148,6 +149,7 @@ class Service:
     enable_execute_command: bool = False
     health_check_grace_period: int | None = None
     service_connect_configuration: dict | None = None
+    service_connect_resources: list[dict] = field(default_factory=list)
     status: str = "ACTIVE"             # ACTIVE | DRAINING | INACTIVE
     deployments: list[Deployment] = field(default_factory=list)  # PRIMARY first
     events: list[dict] = field(default_factory=list)            # newest first
@@ -331,6 +333,7 @@ class EcsBackend:
         existing = self.region(account, region).clusters.get(name)
         if existing is not None and existing.status == "ACTIVE":
             return existing  # CreateCluster is idempotent for a name in use
+        service_connect_defaults = _service_connect_defaults(account, region, service_connect_defaults)
         cluster = Cluster(account=account, region=region, name=name, created_at=self.clock(),
                           capacity_providers=providers, default_strategy=strategy,
                           configuration=configuration, service_connect_defaults=service_connect_defaults,
@@ -507,7 +510,7 @@ class EcsBackend:
                                                           p.get("capacityProviderStrategy"),
                                                           p.get("platformVersion"), p.get("networkConfiguration"))
         deployment_configuration = _deployment_configuration(p.get("deploymentConfiguration"))
-        service_connect = _service_connect(p.get("serviceConnectConfiguration"), td)
+        service_connect, resources = _service_connect(p.get("serviceConnectConfiguration"), td, cluster)
         now = self.clock()
         service = Service(account=account, region=region, cluster=cluster, name=name, created_at=now,
                           desired_count=desired, task_definition=td, launch_type=launch_type,
@@ -523,7 +526,7 @@ class EcsBackend:
                           propagate_tags=p.get("propagateTags") or "NONE",
                           enable_execute_command=bool(p.get("enableExecuteCommand")),
                           health_check_grace_period=p.get("healthCheckGracePeriodSeconds"),
-                          service_connect_configuration=service_connect)
+                          service_connect_configuration=service_connect, service_connect_resources=resources)
         service.deployments.append(self._new_deployment(service))
         cluster.services[name] = service
         self.wake()
@@ -538,6 +541,7 @@ class EcsBackend:
                           platform_version=service.platform_version,
                           network_configuration=service.network_configuration,
                           service_connect_configuration=service.service_connect_configuration,
+                          service_connect_resources=[dict(r) for r in service.service_connect_resources],
                           rollout_state_reason=f"ECS deployment {deployment_id} in progress.")
 
     @_locked
@@ -564,9 +568,9 @@ class EcsBackend:
         desired = service.desired_count
         if p.get("desiredCount") is not None:
             desired = _desired_count(p["desiredCount"], default=desired)
-        service_connect = service.service_connect_configuration
+        service_connect, resources = service.service_connect_configuration, service.service_connect_resources
         if p.get("serviceConnectConfiguration") is not None:
-            service_connect = _service_connect(p["serviceConnectConfiguration"], td)
+            service_connect, resources = _service_connect(p["serviceConnectConfiguration"], td, cluster)
             new_deployment = True
         if p.get("deploymentConfiguration") is not None:
             service.deployment_configuration = _deployment_configuration(p["deploymentConfiguration"],
@@ -585,6 +589,7 @@ class EcsBackend:
         service.task_definition, service.launch_type = td, launch_type
         service.capacity_provider_strategy, service.platform_version = strategy, platform
         service.network_configuration, service.service_connect_configuration = network, service_connect
+        service.service_connect_resources = resources
         service.desired_count = desired
         service.primary.desired_count = desired
         service.primary.updated_at = self.clock()
@@ -933,20 +938,47 @@ def _deployment_configuration(given, current: dict | None = None) -> dict:
     return config
 
 
-def _service_connect(config, td: TaskDefinition) -> dict | None:
-    """Service Connect's configuration, kept as given; a portName must name a port mapping of the
-    task definition. Known gap: no proxy, no Cloud Map registration yet (docs/fidelity.md)."""
-    if config is None:
-        return None
-    if config.get("enabled") and config.get("services"):
-        names = taskdefs.port_names(td.doc)
-        for entry in config["services"]:
-            port_name = entry.get("portName")
-            if port_name not in names:
-                raise errors.InvalidParameter(
-                    f"Service Connect portName '{port_name}' does not match any named port mapping in the "
-                    f"task definition {td.family}:{td.revision}. Add a name to a portMappings entry and try again.")
-    return config
+def _service_connect(config, td: TaskDefinition, cluster: Cluster) -> tuple[dict | None, list[dict]]:
+    """Service Connect's configuration, kept as given, and its Cloud Map services (cloudmap.py): a
+    portName must name a port mapping of the task definition; the namespace (else the cluster's
+    default) must exist in Cloud Map. Known gap: no proxy (docs/fidelity.md)."""
+    if config is None or not config.get("enabled"):
+        return config, []
+    names = taskdefs.port_names(td.doc)
+    for entry in config.get("services") or []:
+        port_name = entry.get("portName")
+        if port_name not in names:
+            raise errors.InvalidParameter(
+                f"Service Connect portName '{port_name}' does not match any named port mapping in the "
+                f"task definition {td.family}:{td.revision}. Add a name to a portMappings entry and try again.")
+    namespace_ref = config.get("namespace") or (cluster.service_connect_defaults or {}).get("namespace")
+    if not namespace_ref:
+        raise errors.InvalidParameter("Service Connect requires a namespace: name one in "
+                                      "serviceConnectConfiguration or set the cluster's serviceConnectDefaults.")
+    from labkit.cloud.aws.ecs import cloudmap
+
+    namespace = cloudmap.find_namespace(cluster.account, cluster.region, namespace_ref)
+    if namespace is None:
+        raise errors.NamespaceNotFound(f"Failed to retrieve namespace for {namespace_ref}")
+    resources = []
+    for entry in config.get("services") or []:
+        discovery = entry.get("discoveryName") or entry["portName"]
+        found = cloudmap.ensure_service(cluster.account, cluster.region, namespace["id"], discovery)
+        resources.append({"discoveryName": discovery, "discoveryArn": found["arn"], "serviceId": found["id"],
+                          "port": names[entry["portName"]]})
+    return config, resources
+
+
+def _service_connect_defaults(account: str, region: str, defaults) -> dict | None:
+    """CreateCluster's serviceConnectDefaults: a new namespace name makes an HTTP namespace in Cloud Map."""
+    if not defaults or not defaults.get("namespace"):
+        return defaults
+    from labkit.cloud.aws.ecs import cloudmap
+
+    namespace = cloudmap.ensure_http_namespace(account, region, defaults["namespace"])
+    if namespace is None:
+        raise errors.NamespaceNotFound(f"Failed to retrieve namespace for {defaults['namespace']}")
+    return {"namespace": namespace["arn"]}
 
 
 def _forget_old_stopped(cluster: Cluster) -> None:

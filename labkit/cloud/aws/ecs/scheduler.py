@@ -15,7 +15,7 @@ import sys
 import threading
 import traceback
 
-from labkit.cloud.aws.ecs import awslogs, images
+from labkit.cloud.aws.ecs import awslogs, cloudmap, images
 from labkit.cloud.aws.ecs import models as m
 from labkit.cloud.aws.ecs.runtime_bridge import ContainerSpec, RuntimeLimit, runtime_of
 
@@ -99,9 +99,11 @@ class Scheduler:
                 for container in task.containers:
                     if not container.exited:
                         container.last_status = "RUNNING"
+                return self._discovery(task, register=True)
         elif status == "RUNNING":
             if stopping:
                 task.set_status("DEACTIVATING")
+                return self._discovery(task, register=False)
         elif status == "DEACTIVATING":
             task.set_status("STOPPING")
             if not task.stop_issued:
@@ -115,6 +117,26 @@ class Scheduler:
         elif status == "DEPROVISIONING":
             self._finish(task, now)
         return None
+
+    def _discovery(self, task: m.Task, register: bool):
+        """Service Connect: the task as an instance of its deployment's Cloud Map services (cloudmap.py),
+        from RUNNING until it starts stopping. Returns the action (run outside the lock), or None."""
+        resources = list(task.deployment.service_connect_resources) if task.deployment is not None else []
+        if not resources or not task.private_address:
+            return None
+        account, region, task_id, address = task.account, task.region, task.id, task.private_address
+        attributes = {"AWS_INSTANCE_IPV4": address, "AVAILABILITY_ZONE": f"{region}a", "REGION": region,
+                      "ECS_CLUSTER_NAME": task.cluster.name, "ECS_SERVICE_NAME": task.service.name,
+                      "ECS_TASK_DEFINITION_FAMILY": task.task_definition.family, "AWS_INIT_HEALTH_STATUS": "HEALTHY"}
+
+        def act():
+            for resource in resources:
+                if register:
+                    cloudmap.register(account, region, resource["serviceId"], task_id,
+                                      dict(attributes, AWS_INSTANCE_PORT=str(resource["port"])))
+                else:
+                    cloudmap.deregister(account, region, resource["serviceId"], task_id)
+        return act
 
     def _all_running(self, task: m.Task) -> bool:
         runtime = runtime_of(self.state)

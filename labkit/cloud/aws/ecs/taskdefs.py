@@ -192,6 +192,8 @@ def _required_attributes(doc: dict) -> list[dict]:
     return [{"name": n} for n in names]
 
 
-def port_names(doc: dict) -> set[str]:
-    """Names of the task definition's port mappings (what Service Connect's portName must be)."""
-    return {m["name"] for c in doc["containerDefinitions"] for m in c.get("portMappings", []) if m.get("name")}
+def port_names(doc: dict) -> dict[str, int]:
+    """The task definition's named port mappings, name -> containerPort (what Service Connect's
+    portName must name)."""
+    return {m["name"]: m.get("containerPort") for c in doc["containerDefinitions"]
+            for m in c.get("portMappings", []) if m.get("name")}
