@@ -1,7 +1,7 @@
-"""Where lab 02's notebook spends its time, as the grader runs it (a fresh local cloud, the
+"""Where a lab's notebook (lab 02 unless `--lab`) spends its time, as the grader runs it (a fresh local cloud, the
 kernel's environment from `labkit.env.cloud_environment`, LABKIT_MANAGED=1).
 
-    .venv/bin/python bench/notebook_time.py [--rounds 3] [--fastcli both|on|off] [--json FILE]
+    .venv/bin/python bench/notebook_time.py [--lab lab02] [--rounds 3] [--fastcli both|on|off] [--json FILE]
 
 Prints: wall and CPU time (the CPU of every process the run started, the cloud included: what
 limits a grader on 2 cores), the cost of single process starts (python, `import labkit`, `aws --version`,
@@ -200,10 +200,13 @@ def report(name: str, single: dict, notebook: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lab", default="lab02", help="the lab whose solution notebook runs (solutions/en/LAB.ipynb)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--fastcli", choices=["both", "on", "off"], default="both")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    global NOTEBOOK
+    NOTEBOOK = ROOT / "solutions" / "en" / f"{args.lab}.ipynb"
     modes = {"both": [False, True], "on": [True], "off": [False]}[args.fastcli]
     names = {False: "fast path off (LABKIT_FASTCLI=0)", True: "fast path on (zygote + shims)"}
     print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}", flush=True)

@@ -355,29 +355,39 @@ def port_deployed(ctx: CheckContext) -> list[Result]:
     return [Result("port.deployed", True, "lab03.port.deployed.ok", params={"revision": revision})]
 
 
-def _answer_results(ctx: CheckContext, name: str, condition_id: str, prefix: str) -> Result:
+# Every outcome of "the tasks answer", per service (keys written out in full, so they can be found).
+PORT_ANSWERS = {"ok": "lab03.port.answers.ok", "no_service": "lab03.port.answers.no_service",
+                "no_port": "lab03.port.answers.no_port", "wrong_port": "lab03.port.answers.wrong_port",
+                "silent": "lab03.port.answers.silent", "few": "lab03.port.answers.few"}
+BACKEND_ANSWERS = {"ok": "lab03.service_connect.answers.ok", "no_service": "lab03.service_connect.answers.no_service",
+                   "no_port": "lab03.service_connect.answers.no_port",
+                   "wrong_port": "lab03.service_connect.answers.wrong_port",
+                   "silent": "lab03.service_connect.answers.silent", "few": "lab03.service_connect.answers.few"}
+
+
+def _answer_results(ctx: CheckContext, name: str, condition_id: str, keys: dict[str, str]) -> Result:
     """Whether every RUNNING task of the service (at least DESIRED) answers the app's page."""
     if _service(ctx, name) is None:
-        return Result(condition_id, False, f"{prefix}.no_service", params={"name": name})
+        return Result(condition_id, False, keys["no_service"], params={"name": name})
     replies = _answers(ctx, name)
     good = [t for t, _, reply in replies if _serves_page(reply)]
     if len(good) >= DESIRED and len(good) == len(replies):
-        return Result(condition_id, True, f"{prefix}.ok", params={"count": len(good), "name": name})
+        return Result(condition_id, True, keys["ok"], params={"count": len(good), "name": name})
     silent = [(t, endpoint) for t, endpoint, reply in replies if not _serves_page(reply)]
     if silent:
         task, endpoint = silent[0]
         if endpoint is None:
-            return Result(condition_id, False, f"{prefix}.no_port", params={"task": short_id(task), "name": name})
+            return Result(condition_id, False, keys["no_port"], params={"task": short_id(task), "name": name})
         address, port, container_port = endpoint
-        key = f"{prefix}.wrong_port" if container_port != APP_PORT else f"{prefix}.silent"
+        key = keys["wrong_port"] if container_port != APP_PORT else keys["silent"]
         return Result(condition_id, False, key, params={"task": short_id(task), "address": f"{address}:{port}",
                                                         "port": container_port, "name": name})
-    return Result(condition_id, False, f"{prefix}.few", params={"found": len(good), "count": DESIRED, "name": name})
+    return Result(condition_id, False, keys["few"], params={"found": len(good), "count": DESIRED, "name": name})
 
 
 @condition(points=2)
 def port_answers(ctx: CheckContext) -> list[Result]:
-    result = _answer_results(ctx, SERVICE, "port.answers", "lab03.port.answers")
+    result = _answer_results(ctx, SERVICE, "port.answers", PORT_ANSWERS)
     result.points = 2.0
     return [result]
 
@@ -486,7 +496,7 @@ def sc_service(ctx: CheckContext) -> list[Result]:
 
 @condition(points=1)
 def sc_answers(ctx: CheckContext) -> list[Result]:
-    return [_answer_results(ctx, BACKEND, "service_connect.answers", "lab03.service_connect.answers")]
+    return [_answer_results(ctx, BACKEND, "service_connect.answers", BACKEND_ANSWERS)]
 
 
 LAB = Lab(id="lab03", steps=[

@@ -46,14 +46,22 @@ def test_table_checks_and_test_cells_agree(path):
         f"{path.name}: the test cells against the checks"
 
 
+LABS = sorted({json.loads(p.read_text(encoding="utf-8"))["metadata"]["labkit"]["lab"] for p in NOTEBOOKS})
+
+
+def test_every_lab_is_covered():
+    assert {"lab02", "lab03"} <= set(LABS)
+
+
+@pytest.mark.parametrize("lab_id", LABS)
 @pytest.mark.parametrize("lang", ["en", "ko"])
-def test_check_my_progress_adds_up_to_the_table(lang):
+def test_check_my_progress_adds_up_to_the_table(lang, lab_id):
     """What the widget shows for a step (its visible points, and the N more the grader checks)."""
-    nb = json.loads((ROOT / "course" / lang / "lab02.ipynb").read_text(encoding="utf-8"))
-    lab = get_lab("lab02")
+    nb = json.loads((ROOT / "course" / lang / f"{lab_id}.ipynb").read_text(encoding="utf-8"))
+    lab = get_lab(lab_id)
     for step, expected in zip(lab.steps, table_points(nb)):
         results = [Result(f"{step.id}.{i}", False, "x", points=points_of(c)) for i, c in enumerate(step.conditions)]
-        widget = re.sub(r"<[^>]+>", " ", render_html("lab02", step.id, results, lang=lang))
+        widget = re.sub(r"<[^>]+>", " ", render_html(lab_id, step.id, results, lang=lang))
         shown = float(re.search(r"0 / (\d+)", widget).group(1))
         more = re.search(r"(\d+)(?: more points?|점을 더)", widget)
         assert shown + (float(more.group(1)) if more else 0) == expected, (step.id, widget)

@@ -41,6 +41,7 @@ REPRESENTATIVE = {
     "student": "alice", "score": 11, "max_score": 15, "status": "graded", "reason": "not valid JSON",
     "passed": 1, "earned": 1, "total": 3, "more": 1, "title": "Step 4 · Tag and push",
     "detail": "The checker itself failed (KeyError: 'boom').",
+    "revision": 2, "task": "1a2b3c4d",  # lab 03: a task definition's revision, a task's short id
 }
 
 
