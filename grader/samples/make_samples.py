@@ -38,6 +38,15 @@ LABS = {
         # first, the build before the repository, the rest after
         "reordered": [0, 5, 3, 1, 2, 4, 6],
     },
+    "lab03": {
+        "after_first_step": "cluster",
+        "partial": ["create_cluster", "register_task_definition"],
+        "partial_score": 7,                     # cluster (2) + task definition (5)
+        "edit": "cluster",
+        "delete": "port",
+        "max_score": 22,
+        "kill_after": "task_definition",
+    },
 }
 
 TAMPER = """\
@@ -215,14 +224,23 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
     add("malformed_json", _dump(good)[:-200], "not graded", None, "not valid JSON")
     add("huge_output", _insert_after(good, spec["after_first_step"], _code("huge", "print('x' * 50_000_000)")),
         "graded", full, "rest of its output was dropped")
+    add("tamper", _insert_after(student["en"], "start", _code("tamper", TAMPER)), "graded", none)
+    {"lab02": _lab02_cases, "lab03": _lab03_cases}[lab](lab, student, good, add)
+
+    files = {f"{name}/{lab}.ipynb": content for name, (content, _) in cases.items()}
+    expected = {name: meta for name, (_, meta) in sorted(cases.items())}
+    files["expected.json"] = (json.dumps(expected, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return files
+
+
+def _lab02_cases(lab: str, student: dict, good: dict, add) -> None:
+    spec, full, none = LABS[lab], LABS[lab]["max_score"], 0
     # Exercise 3 written as a person may write it: read the same as the lab's own form.
     add("exercise3_strip", _rewritten(good, spec["exercise3"], lambda s: s.rstrip() + ".strip()\n"),
         "graded", full, notes=0)
     add("exercise3_annotated", _rewritten(good, spec["exercise3"], lambda s: s.replace(" = ", ": str = ", 1)),
         "graded", full, notes=0)
     add("exercise3_one_line", _rewritten(good, spec["exercise3"], _one_line), "graded", full, notes=0)
-    add("tamper", _insert_after(student["en"], "start", _code("tamper", TAMPER)), "graded", none)
-
     # A deleted test cell: the checks run outside the kernel anyway, so the step earns what the
     # cloud shows; a note tells the instructor (nbgrader alone would give the step 0).
     add("deleted_all_test_cells", _without_test_cells(good), "graded", full,
@@ -265,10 +283,68 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
     add("attack_7_leak", _insert_after(blank, "start", _code("attack", attacks.LEAK_FILES)), "graded", none,
         **guarded)
 
-    files = {f"{name}/{lab}.ipynb": content for name, (content, _) in cases.items()}
-    expected = {name: meta for name, (_, meta) in sorted(cases.items())}
-    files["expected.json"] = (json.dumps(expected, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    return files
+
+# Lab 03 through boto3 instead of the AWS CLI: each answer cell as a student who prefers Python writes it.
+LAB03_BOTO3 = {
+    "create_cluster": """
+import boto3
+
+boto3.client("ecs").create_cluster(clusterName="my-cluster", capacityProviders=["FARGATE", "FARGATE_SPOT"])
+""",
+    "register_task_definition": """
+import json
+import boto3
+
+boto3.client("logs").create_log_group(logGroupName="/ecs/my-task")
+with open("task-definition.json") as f:
+    print(boto3.client("ecs").register_task_definition(**json.load(f))["taskDefinition"]["taskDefinitionArn"])
+""",
+    "create_service": """
+boto3.client("ecs").create_service(
+    cluster="my-cluster", serviceName="my-service", taskDefinition="my-task:1", desiredCount=2, launchType="FARGATE",
+    networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-xxx"], "securityGroups": ["sg-xxx"],
+                                                  "assignPublicIp": "ENABLED"}})
+""",
+    "fix_port": """
+ecs_client = boto3.client("ecs")
+with open("task-definition.json") as f:
+    definition = json.load(f)
+definition["containerDefinitions"][0]["portMappings"] = [{"containerPort": 8080, "protocol": "tcp"}]
+revision = ecs_client.register_task_definition(**definition)["taskDefinition"]["revision"]
+ecs_client.update_service(cluster="my-cluster", service="my-service", taskDefinition=f"my-task:{revision}")
+""",
+    "enable_exec": """
+boto3.client("ecs").update_service(cluster="my-cluster", service="my-service", enableExecuteCommand=True,
+                                   forceNewDeployment=True)
+""",
+    "create_namespace": """
+boto3.client("servicediscovery").create_http_namespace(Name="my-app-namespace")
+""",
+    "service_connect_fix": """
+with open("task-definition.json") as f:
+    definition = json.load(f)
+definition["containerDefinitions"][0]["portMappings"] = [{"name": "http", "containerPort": 8080, "protocol": "tcp"}]
+revision = boto3.client("ecs").register_task_definition(**definition)["taskDefinition"]["revision"]
+with open("backend-service.json") as f:
+    backend = json.load(f)
+backend["taskDefinition"] = f"my-task:{revision}"
+boto3.client("ecs").create_service(**backend)
+""",
+}
+
+
+def _lab03_cases(lab: str, student: dict, good: dict, add) -> None:
+    full = LABS[lab]["max_score"]
+    boto3_lab = good
+    for cell_id, code in LAB03_BOTO3.items():
+        boto3_lab = _rewritten(boto3_lab, cell_id, lambda _, code=code: code)
+    add("correct_boto3", boto3_lab, "graded", full, notes=0)
+    # The lesson's containerPort 80 kept in revision 2 (and so in revision 3): the service runs, its
+    # tasks never answer; every condition that needs the app to answer fails with a hint saying why.
+    port80 = _rewritten(good, "fix_port", lambda s: s.replace('["containerPort"] = 8080', '["containerPort"] = 80'))
+    add("port80", port80, "graded", full - 1 - 1 - 2 - 1 - 1,
+        failed=["lab03.port.revision.wrong_port", "lab03.port.deployed.old_revision", "lab03.port.answers.wrong_port",
+                "lab03.service_connect.port_name.wrong_port", "lab03.service_connect.answers.wrong_port"])
 
 
 def differences(lab: str, target: Path | None = None) -> list[str]:

@@ -99,7 +99,11 @@ def _grade(lab: str, base: Path) -> dict:
 
 @pytest.fixture(scope="session", params=LABS)
 def graded(request, tmp_path_factory) -> GradedClass:
-    lab = request.param
+    return graded_class(request.param, tmp_path_factory)
+
+
+def graded_class(lab: str, tmp_path_factory) -> GradedClass:
+    """The class of grader/samples/<lab>/, graded once per session (shared across xdist workers)."""
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # the folder every xdist worker of this session shares
@@ -116,4 +120,5 @@ def graded(request, tmp_path_factory) -> GradedClass:
                        run["started"], run["ended"])
 
 
-__all__ = ["GradedClass", "LABS", "REPO", "SAMPLES", "attacks", "expected", "graded", "sandbox_available"]
+__all__ = ["GradedClass", "LABS", "REPO", "SAMPLES", "attacks", "expected", "graded", "graded_class",
+           "sandbox_available"]

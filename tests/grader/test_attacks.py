@@ -14,9 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.grader.sample_class import REPO, attacks, expected
+from tests.grader.sample_class import REPO, attacks, expected, graded_class
 
 LAB = "lab02"
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """The attacks are lab 02's samples (the same graded class test_samples.py reads)."""
+    return graded_class(LAB, tmp_path_factory)
+
+
 ATTACKS = {"attack_1_checks", "tamper_results", "attack_3_startup", "correct_attacking_neighbours",
            "attack_5_escape", "attack_6_exception", "attack_7_leak", "broken_docker_state", "deleted_all_test_cells"}
 DIFFERENT_ANSWERS = {"correct_boto3", "correct_registry_api", "correct_reordered"}

@@ -36,7 +36,8 @@ def test_samples_cover_every_bad_case(lab):
                                    "edited_test_cell", "deleted_test_cell", "malformed_json", "huge_output", "tamper"}
 
 
-@pytest.mark.parametrize("case", sorted(_expected("lab02")))
+@pytest.mark.parametrize("graded,case", [(lab, case) for lab in LABS for case in sorted(_expected(lab))],
+                         indirect=["graded"], ids=lambda v: v)
 def test_sample_grades_as_expected(graded, case):
     graded.require(case)
     lab, output = graded.lab, graded.output
@@ -49,6 +50,8 @@ def test_sample_grades_as_expected(graded, case):
         assert len(res["notes"]) == expected["notes"], res["notes"]
     if case.endswith("_ko"):
         assert res["language"] == "ko"
+    for key in expected.get("failed", []):  # the student's own failures, never the checker's
+        assert any(r["key"] == key and not r["passed"] and r["kind"] != "infra" for r in res["results"]), (key, res["results"])
 
 
 def test_export_and_feedback_of_the_samples(graded, tmp_path):
