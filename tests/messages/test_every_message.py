@@ -42,6 +42,8 @@ REPRESENTATIVE = {
     "passed": 1, "earned": 1, "total": 3, "more": 1, "title": "Step 4 · Tag and push",
     "detail": "The checker itself failed (KeyError: 'boom').",
     "revision": 2, "task": "1a2b3c4d",  # lab 03: a task definition's revision, a task's short id
+    "cluster": "my-cluster", "container": "my-container",  # ECS: a cluster, a container of a task
+    "message": "Only FARGATE_SPOT tasks can be interrupted.",  # an error message the cloud returned
 }
 
 
