@@ -82,6 +82,9 @@ def _sandbox_leftovers(pid: int | None) -> int:
             continue
         if "labkit-fastcli" in " ".join(cmdline) or "labkit.fastcli" in " ".join(cmdline):
             own += 1  # labkit's own command server in the kernel (labkit/fastcli)
+        elif cmdline == sandboxed.HOLD or (proc.parent() and proc.parent().ppid() == pid
+                                           and any("grader_sandbox_template" in part for part in cmdline)):
+            own += 1  # the sandbox's placeholder; a kernel forked in from the template (grader/sandbox/template.py)
         elif proc.ppid() == pid or (cmdline[3:5] == [sandboxed.RELAY_PATH, "inside"] if len(cmdline) > 4 else False):
             own += 1  # bwrap's init; the relay (started before the kernel, with its own marker)
         elif "ipykernel_launcher" in " ".join(cmdline[:3]) and proc.parent() and proc.parent().ppid() == pid:
@@ -163,7 +166,8 @@ class GuardedExecute(Execute):
 
     async def async_start_new_kernel(self, **kwargs):
         await super().async_start_new_kernel(**kwargs)
-        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        provisioner = getattr(self.km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None)
         RUN["kernel_pid"] = pid
         if ON_KERNEL_START is not None:
             try:

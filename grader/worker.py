@@ -95,6 +95,28 @@ class WorkerState:
         self.watched = integrity.roots(extra) + integrity.site_files()
         self.fingerprint = {} if sandbox else integrity.snapshot(self.watched)
         self.tampered: list[str] = []
+        self.template = None
+        self.kernel_template()
+
+    def kernel_template(self):
+        """The worker's kernel template (grader/sandbox/template.py), started again if it ended;
+        None without a sandbox, with GRADER_KERNEL_TEMPLATE=0, or where it cannot start (kernels
+        are then started the plain way, in the same sandbox)."""
+        if not self.sandbox or os.environ.get("GRADER_KERNEL_TEMPLATE", "1") == "0":
+            return None
+        if self.template is not None and self.template.alive():
+            return self.template
+        from grader.sandbox.bwrap import sandbox_environment
+        from grader.sandbox.template import KernelTemplate, TemplateUnavailable
+
+        env = sandbox_environment(os.environ)
+        env.update(HOME="/nonexistent", TMPDIR="/tmp")  # the kernel gets its own at the fork
+        try:
+            self.template = KernelTemplate(env)
+        except (OSError, TemplateUnavailable) as exc:
+            print(f"kernel template unavailable, kernels start the plain way: {exc}", flush=True)
+            self.template = None
+        return self.template
 
 
 class Job:
@@ -169,7 +191,12 @@ def grade(state: WorkerState, task: dict) -> dict:
             # cloud still finds it (kill_leftovers(..., clouds=True))
             # LABKIT_CLOUD_WARM_UP=0: moto is imported on the first request that needs it, not at
             # start (0.6 CPU-s per submission; lab 02 and its checks use labkit's ECR alone)
-            cloud = start_cloud(job.cloud, port=None, extra_env={"GRADER_CLOUD": token, "LABKIT_CLOUD_WARM_UP": "0"})
+            # and where submissions are sandboxed, so is every container the cloud runs for them
+            # (LABKIT_RUNTIME_ISOLATION=bwrap: a container never runs as a plain process there)
+            extra = {"GRADER_CLOUD": token, "LABKIT_CLOUD_WARM_UP": "0"}
+            if state.sandbox:
+                extra["LABKIT_RUNTIME_ISOLATION"] = "bwrap"
+            cloud = start_cloud(job.cloud, port=None, extra_env=extra)
             if ON_CLOUD_START is not None:
                 ON_CLOUD_START(cloud.pid)
             if state.sandbox:
@@ -375,6 +402,7 @@ def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, 
         sandboxed.SANDBOX = Sandbox(job.root, writable=[job.run, job.labkit, job.kernel], home=job.home,
                                     tmp=job.tmp, relay=(port, job.socket))
         sandboxed.KERNEL_DIR = str(job.kernel)
+        sandboxed.TEMPLATE = state.kernel_template()
     nbexec.RUN_DIR = str(job.run)
     try:
         apply(cloud_environment(Settings(home=job.labkit, aws_port=port, managed=True)), os.environ)
@@ -395,7 +423,7 @@ def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, 
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        sandboxed.SANDBOX = sandboxed.KERNEL_DIR = nbexec.RUN_DIR = None
+        sandboxed.SANDBOX = sandboxed.KERNEL_DIR = sandboxed.TEMPLATE = nbexec.RUN_DIR = None
         # in a sandbox, nothing outlives the kernel (its process namespace ends with it): the
         # leftovers were counted before the kernel was killed (nbexec)
         left = run.get("leftovers", 0) if state.sandbox else kill_leftovers(token)

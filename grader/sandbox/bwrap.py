@@ -89,6 +89,10 @@ class Sandbox:
     bwrap: str | None = None
 
     def wrap(self, argv: list[str], env: dict[str, str], chdir: str) -> list[str]:
+        return self.plan(argv, env, chdir)[0]
+
+    def plan(self, argv: list[str], env: dict[str, str], chdir: str) -> tuple[list[str], dict[str, str]]:
+        """The command line that runs `argv` in the sandbox, and the environment it gets there."""
         bwrap = self.bwrap or find_bwrap()
         if bwrap is None:
             raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
@@ -122,7 +126,7 @@ class Sandbox:
             cmd += [sys.executable, "-I", "-S", RELAY_INSIDE, "inside", str(port), SOCKET_INSIDE, "--"]
         # bwrap itself starts with the kept environment only: inside, it is the sandbox's init,
         # whose /proc/1/environ the kernel can read
-        return ["/usr/bin/env", "-i", *(f"{k}={v}" for k, v in sorted(kept.items())), *cmd, *argv]
+        return ["/usr/bin/env", "-i", *(f"{k}={v}" for k, v in sorted(kept.items())), *cmd, *argv], kept
 
 
 def sandbox_environment(env: dict[str, str]) -> dict[str, str]:

@@ -4,10 +4,20 @@ The sandbox has no network but its own loopback, so the kernel talks to nbclient
 `ipc` transport: unix sockets in the job's kernel folder, the one folder both sides see. The
 connection file (with its HMAC key) lives there too. `SANDBOX` is set by the worker for the
 submission being graded; None runs the kernel as plain nbgrader would.
+
+With `TEMPLATE` (the worker's grader.sandbox.template.KernelTemplate), the sandbox starts with a
+placeholder (HOLD) and the kernel is forked into it from the template's already imported modules
+(see template.py); the provisioner's process is then a JoinedKernel.
 """
 from __future__ import annotations
 
+import asyncio
 import os
+import select
+import signal
+import subprocess
+import sys
+import time
 
 from jupyter_client.manager import AsyncKernelManager
 
@@ -16,6 +26,78 @@ from grader.sandbox.bwrap import RELAY_INSIDE, Sandbox
 SANDBOX: Sandbox | None = None
 KERNEL_DIR: str | None = None  # the job's folder for the kernel's sockets and connection file
 RELAY_PATH = RELAY_INSIDE
+TEMPLATE = None  # the worker's KernelTemplate, or None: the kernel is exec'd in the sandbox
+HOLD = ["/bin/sleep", "infinity"]  # what the sandbox runs until the kernel joins it
+HOLDER_TIMEOUT = 20.0
+
+
+class JoinedKernel:
+    """The worker's handle on a kernel forked into its sandbox: the holder's Popen (killing it ends
+    the sandbox and all in it), which ends as soon as the kernel has ended."""
+
+    def __init__(self, holder: subprocess.Popen, pidfd: int, kernel: int):
+        self._holder = holder
+        self._pidfd: int | None = pidfd
+        self.kernel_pid = kernel  # in the sandbox's process namespace
+
+    def __getattr__(self, name):  # stdin, stdout, pid, returncode, ... of the holder
+        return getattr(self._holder, name)
+
+    def _kernel_ended(self) -> bool:
+        if self._pidfd is None:
+            return True
+        return bool(select.select([self._pidfd], [], [], 0)[0])
+
+    def poll(self):
+        code = self._holder.poll()
+        if code is None and self._kernel_ended():
+            self.kill()
+            code = self._holder.wait()
+        if code is not None and self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        return code
+
+    def wait(self, timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(self._holder.args, timeout)
+            time.sleep(0.02)
+        return code
+
+    def send_signal(self, signum: int) -> None:
+        self._holder.send_signal(signum)
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self._holder.pid, signal.SIGKILL)
+        except OSError:
+            self._holder.kill()
+
+    def terminate(self) -> None:
+        self.kill()  # the sandbox has nothing to save
+
+
+async def _holder_target(holder: subprocess.Popen) -> int:
+    """The pid of the placeholder inside the sandbox, once bwrap has set the sandbox up."""
+    import psutil
+
+    deadline = time.monotonic() + HOLDER_TIMEOUT
+    while time.monotonic() < deadline:
+        if holder.poll() is not None:
+            raise RuntimeError(f"the sandbox ended before its kernel started (exit status {holder.returncode})")
+        try:
+            for proc in psutil.Process(holder.pid).children(recursive=True):
+                try:
+                    if proc.cmdline() == HOLD:
+                        return proc.pid
+                except psutil.Error:
+                    continue
+        except psutil.Error:
+            pass
+        await asyncio.sleep(0.005)
+    raise RuntimeError("the sandbox did not start in time")
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -37,8 +119,32 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         argv = super().format_kernel_cmd(extra_arguments)
+        self._joined = None
         if SANDBOX is None:
             return argv
         cwd = (self._launch_args or {}).get("cwd") or os.getcwd()
         env = (self._launch_args or {}).get("env") or os.environ
+        if TEMPLATE is not None and TEMPLATE.alive() and argv[:3] == [sys.executable, "-m", "ipykernel_launcher"]:
+            cmd, kept = SANDBOX.plan(HOLD, env=dict(env), chdir=str(cwd))
+            self._joined = {"env": kept, "cwd": str(cwd), "argv": argv[3:]}
+            return cmd
         return SANDBOX.wrap(argv, env=dict(env), chdir=str(cwd))
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        joined, self._joined = getattr(self, "_joined", None), None
+        if joined is None:
+            return
+        holder = self.provisioner.process
+        try:
+            target = await _holder_target(holder)
+            reply = TEMPLATE.fork_kernel(target, **joined)
+        except Exception:
+            try:
+                os.killpg(holder.pid, signal.SIGKILL)
+            except OSError:
+                holder.kill()
+            raise
+        self.provisioner.process = JoinedKernel(holder, reply["pidfd"], reply["kernel"])
+
+    _launch_kernel = _async_launch_kernel

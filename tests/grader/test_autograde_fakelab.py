@@ -135,9 +135,12 @@ def test_kernel_environment_points_at_the_private_cloud_without_the_control_toke
     assert "LABKIT_CONTROL_TOKEN" not in env
     # the cloud's record (with its token) is in the cloud's own home, which the kernel never sees
     assert printed.split("RECORD=", 1)[1].splitlines()[0] == "absent"
-    if SANDBOXED:  # its own processes only: the sandbox's init, the kernel, the relay to its cloud
+    if SANDBOXED:  # its own processes only: the sandbox's init, the kernel (started by bwrap, or forked in
+        # from the worker's kernel template with the sandbox's placeholder: grader/sandbox/template.py),
+        # the relay to its cloud
         seen = json.loads(printed.split("PROCS=", 1)[1].splitlines()[0])
-        own = ("bwrap --unshare-all", "relay.py inside", "ipykernel_launcher", "labkit-fastcli")
+        own = ("bwrap --unshare-all", "relay.py inside", "ipykernel_launcher", "labkit-fastcli",
+               "grader_sandbox_template", "/bin/sleep infinity")
         assert [c for c in seen if not any(mark in c for mark in own)] == [], seen
     ports = {results_of(course, s)["cloud"]["port"] for s in ("good", "partial", "untouched", "env_probe")}
     assert len(ports) == 4  # each submission had its own cloud

@@ -1,0 +1,289 @@
+"""The kernel template: a clean process that has already imported what every kernel imports, and
+forks each submission's kernel straight into that submission's sandbox.
+
+Starting a kernel costs ~0.6-0.8 CPU-seconds of imports (ipykernel, IPython, zmq, tornado,
+jupyter_client; boto3 and botocore for the lab's own cells and checks) before it runs a cell; on
+2 cores that is a large part of a submission. The worker starts one template (standard library +
+those imports, an allow-listed environment, no course data: it never sees the run's inputs, so a
+kernel forked from it holds nothing of the instructor's in its memory) and, per submission:
+
+1. starts the submission's sandbox as before (bwrap with the job's folders, its relay), running a
+   placeholder (`sleep`) instead of the kernel: the *holder*;
+2. asks the template for a kernel in it: the template forks; the fork joins the holder's
+   namespaces and root, drops every capability (nsjoin.py) and, through a starter that exits
+   once it is running, forks the kernel, which is then in
+   the sandbox's process namespace, sees only the sandbox's files and loopback, with the
+   environment, working folder and argv the sandbox would have given it, and runs
+   `python -m ipykernel_launcher -f CONNECTION_FILE` from the already imported modules;
+3. watches it: the worker's handle (JoinedKernel in kernel.py) is the holder, so killing it ends
+   the sandbox and everything in it, and the kernel's end (seen through a pidfd of the kernel,
+   handed back by the process that started it) ends the holder. The kernel's parent is the
+   sandbox's init, as when bwrap starts it.
+
+Modules that act on the environment or on a running kernel at import time (ipywidgets registers
+its comm target when imported in a kernel) are not preloaded. Run as `python -c BOOT FD`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+
+PRELOAD = (
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.iostream",
+    "IPython.core.interactiveshell", "IPython.core.completer", "jupyter_client.session", "zmq.asyncio",
+    "tornado.ioloop", "tornado.queues", "boto3", "botocore.session", "botocore.client", "botocore.endpoint",
+    "botocore.httpsession", "botocore.parsers", "botocore.serialize", "botocore.regions",
+)
+PR_SET_PDEATHSIG = 1
+MAX_REQUEST = 1 << 20
+
+
+def _pdeathsig(sig: int) -> None:
+    import ctypes
+
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+
+def _preload() -> None:
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a kernel without it imports it itself, as it always did
+            pass
+
+
+def _reap(signum, frame) -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def serve(conn: socket.socket) -> None:
+    """One request per message: {"target", "env", "cwd", "argv"} -> {"kernel": its pid in the
+    sandbox} with a pidfd of the kernel attached, or {"error"}."""
+    signal.signal(signal.SIGCHLD, _reap)
+    while True:
+        try:
+            data = conn.recv(MAX_REQUEST)
+        except InterruptedError:
+            continue
+        if not data:
+            return
+        pidfd = None
+        try:
+            request = json.loads(data)
+            reply, pidfd = _fork_kernel(conn, request)
+        except Exception as exc:  # never take the template down: this request fails, said so
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        if pidfd is None:
+            conn.send(json.dumps(reply).encode())
+        else:
+            socket.send_fds(conn, [json.dumps(reply).encode()], [pidfd])
+            os.close(pidfd)
+
+
+def _fork_kernel(conn: socket.socket, request: dict) -> tuple[dict, int | None]:
+    """template -> joiner (joins the sandbox) -> starter (the first process inside its process
+    namespace) -> kernel. The starter hands a pidfd of the kernel back and exits, so the kernel's
+    parent is the sandbox's init, as when bwrap starts it (what `os.getppid()` says, and what a
+    signal to it does, are the same either way)."""
+    from grader_sandbox_nsjoin import close, open_target  # loaded by BOOT under this name
+
+    fds = open_target(int(request["target"]))
+    back, there = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    pid = os.fork()
+    if pid == 0:  # the joiner
+        try:
+            back.close()
+            conn.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _pdeathsig(signal.SIGKILL)
+            _join_and_start(fds, request, there)
+        finally:
+            os._exit(0)
+    there.close()
+    close(fds)
+    try:
+        back.settimeout(30)
+        said, pidfds, _, _ = socket.recv_fds(back, 4096, 1)
+    finally:
+        back.close()
+    said = said.decode(errors="replace")
+    if not said.startswith("K") or not pidfds:
+        for fd in pidfds:
+            os.close(fd)
+        return {"error": said.strip() or "the kernel's start ended before the kernel ran"}, None
+    return {"kernel": int(said[1:])}, pidfds[0]
+
+
+def _join_and_start(fds: dict, request: dict, there: socket.socket) -> None:
+    from grader_sandbox_nsjoin import join
+
+    try:
+        join(fds)
+    except OSError as exc:
+        there.send(f"E cannot enter the sandbox: {exc}".encode())
+        return
+    starter = os.fork()
+    if starter == 0:  # inside the sandbox's process namespace
+        try:
+            kernel = os.fork()
+            if kernel == 0:
+                there.close()
+                _run_kernel(request)  # never returns
+            pidfd = os.pidfd_open(kernel)
+            socket.send_fds(there, [f"K{kernel}".encode()], [pidfd])
+        except BaseException as exc:
+            try:
+                there.send(f"E the kernel did not start: {exc}".encode())
+            except OSError:
+                pass
+        finally:
+            os._exit(0)
+    os.waitpid(starter, 0)
+
+
+def _run_kernel(request: dict) -> None:
+    """`python -m ipykernel_launcher ARGS` in this process, as a fresh interpreter would run it."""
+    code = 1
+    try:
+        os.setsid()  # as jupyter_client starts a kernel: its own session and process group
+        # no parent-death signal: its parent (the starter) exits at once; it ends with the sandbox
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL if sig != signal.SIGPIPE else signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.closerange(3, _max_fd())
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        os.umask(0o022)
+        import random
+        import runpy
+        import tempfile
+
+        random.seed()  # not the template's sequence
+        tempfile.tempdir = None
+        for name in [n for n in sys.modules if n.startswith("grader_sandbox_")]:
+            del sys.modules[name]
+        sys.path[:] = [os.getcwd()] + [p for p in sys.path[1:] if p != TEMPLATE_DIR]  # as `python -m` sets it
+        argv = list(request["argv"])
+        sys.argv = ["-m", *argv]
+        runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:
+            pass
+        os._exit(code)
+
+
+def _max_fd() -> int:
+    try:
+        return os.sysconf("SC_OPEN_MAX")
+    except (OSError, ValueError):
+        return 4096
+
+
+TEMPLATE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def main(argv: list[str]) -> None:
+    _pdeathsig(signal.SIGKILL)  # it ends with its worker
+    conn = socket.socket(fileno=int(argv[0]))
+    if os.getppid() != int(argv[1]):
+        return
+    _preload()
+    conn.send(b'{"ready": true}')
+    serve(conn)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+
+
+# -- the worker's side -------------------------------------------------------------------------
+BOOT = ("import sys, importlib.util as u\n"
+        "def load(name, path):\n"
+        "    s = u.spec_from_file_location(name, path); m = u.module_from_spec(s)\n"
+        "    sys.modules[name] = m; s.loader.exec_module(m); return m\n"
+        "load('grader_sandbox_nsjoin', {nsjoin!r})\n"
+        "load('grader_sandbox_template', {template!r}).main(sys.argv[1:])\n")
+
+
+class TemplateUnavailable(RuntimeError):
+    pass
+
+
+class KernelTemplate:
+    """A worker's template process (see the module's docstring). Not thread-safe: one worker."""
+
+    def __init__(self, env: dict[str, str], ready_timeout: float = 60.0):
+        import subprocess
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        boot = BOOT.format(nsjoin=os.path.join(here, "nsjoin.py"), template=os.path.join(here, "template.py"))
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", boot, str(theirs.fileno()), str(os.getpid())],
+                env=env, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True,
+                start_new_session=True, cwd="/")
+        finally:
+            theirs.close()
+        self.conn = ours
+        self.conn.settimeout(ready_timeout)
+        try:
+            ready = self.conn.recv(64)
+        except OSError as exc:
+            self.close()
+            raise TemplateUnavailable(f"the kernel template did not start ({exc})") from None
+        if not ready.startswith(b'{"ready"'):
+            self.close()
+            raise TemplateUnavailable("the kernel template did not start")
+        self.conn.settimeout(30.0)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def fork_kernel(self, target: int, env: dict[str, str], cwd: str, argv: list[str]) -> dict:
+        """A kernel in the sandbox that process `target` is in: {"kernel": its pid there, "pidfd": a
+        pidfd of it (the caller closes it)}."""
+        if not self.alive():
+            raise TemplateUnavailable("the kernel template has ended")
+        self.conn.send(json.dumps({"target": target, "env": env, "cwd": cwd, "argv": argv}).encode())
+        data, pidfds, _, _ = socket.recv_fds(self.conn, MAX_REQUEST, 1)
+        reply = json.loads(data)
+        if "error" in reply or not pidfds:
+            for fd in pidfds:
+                os.close(fd)
+            raise TemplateUnavailable(reply.get("error", "no kernel"))
+        reply["pidfd"] = pidfds[0]
+        return reply
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
