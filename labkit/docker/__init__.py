@@ -48,8 +48,8 @@ Building, `from labkit.docker.build import build`:
 
 Fidelity gaps (also in docs/fidelity.md)
 ----------------------------------------
-- No container engine: RUN is not executed. `pip install` becomes a layer that records the
-  requirements (SITE/labkit-requirements.txt and stub .dist-info/METADATA for pinned ones);
+- No container engine: `RUN pip install` is installed offline into the layer from the course's
+  environment (pip_offline.py; a requirement it lacks fails as pip fails without network);
   other RUN lines only add a history entry and a warning. No `run`, `ps`, `exec`.
 - Base images are stand-ins: the real config, /etc/os-release and a marker file, no OS files;
   sizes are tiny (a python:3.12-slim image is kilobytes, not ~150 MB).

@@ -7,12 +7,13 @@ WORKDIR, COPY and ADD from the build context (globs, `.`, directories, .dockerig
 and shell form, docker's semantics), USER, VOLUME, STOPSIGNAL, HEALTHCHECK, SHELL, ONBUILD
 (recorded only).
 
-RUN is not executed (there is no container engine):
+RUN (there is no container engine):
 - `pip install ...` (pip, pip3, python -m pip, uv pip; `-r FILE` read from the image at that
-  point) becomes a layer that records what would be installed: SITE/labkit-requirements.txt
-  (every requirement installed so far, one per line) and, for each pinned `name==version`, a
-  stub SITE/name-version.dist-info/METADATA, where SITE is the base's site-packages. Fidelity
-  gap: no package is really installed; the local runtime reads the list.
+  point) is installed for real into the step's layer, offline: each requirement and its
+  dependencies are resolved against the course's environment (the running interpreter's
+  distributions) and their files and dist-info copied under the base's site-packages
+  (pip_offline.py); the output reads like pip's and says the packages came from the course's
+  environment. A requirement the environment lacks fails the build as pip fails without network.
 - any other command is recorded in the history (empty layer) with a warning.
 
 Deterministic: the same Dockerfile and context give the same digests (see layers.py; the image's
@@ -34,7 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from labkit.docker import bases, reference as references
+from labkit.docker import bases, pip_offline, reference as references
 from labkit.docker.bases import CONFIG_V1, LAYER_GZIP, MANIFEST_V2, MARKER_PATH, dumps
 from labkit.docker.context import BuildContext, compile_pattern, has_glob, is_excluded
 from labkit.docker.dockerfile import (DockerfileError, Instruction, Lexer, is_legacy_key_value, parse_dockerfile,
@@ -642,9 +643,10 @@ class Builder:
             process = f"{' '.join(stage.shell)} {inst.rest}"
         env = stage.env
         commands = argv_groups if argv_groups is not None else _split_shell(inst.rest, env)
-        pip_requirements: list[str] = []
         skipped: list[str] = []
         cwd = stage.workdir
+        writer = LayerWriter()
+        installed = 0
         for argv in commands:
             if not argv:
                 continue
@@ -655,37 +657,20 @@ class Builder:
             if install is None:
                 skipped.append(" ".join(argv))
                 continue
-            site = _site_packages(stage.fs)
-            if site is None:
+            python = _python_of(stage.fs)
+            if python is None:
                 v.timed(f"/bin/sh: 1: {argv[0]}: not found")
                 message = f'process "{process}" did not complete successfully: exit code: 127'
                 v.error(message)
                 raise BuildError(message, hint=("docker.hint.pip_no_python", {"image": stage.base_text}),
                                  log=[f"/bin/sh: 1: {argv[0]}: not found"])
-            pip_requirements.extend(self._requirements(stage.fs, cwd, install, v, process))
+            requirements = self._requirements(stage.fs, cwd, install, v, process)
+            installed += self._pip_install(stage, writer, requirements, python, v, process)
 
-        if pip_requirements:
-            site = _site_packages(stage.fs)
-            writer = LayerWriter()
-            record = clean(posixpath.join(site, "labkit-requirements.txt"))
-            previous = stage.fs.get(record)
-            lines = previous.data.decode().splitlines() if previous and previous.kind == "file" else []
-            for req in pip_requirements:
-                if req not in lines:
-                    lines.append(req)
-            writer.add_file(record, ("\n".join(lines) + "\n").encode())
-            for req in pip_requirements:
-                m = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*===?\s*([A-Za-z0-9.+!_-]+)", req.split(";")[0].strip())
-                if m:
-                    name = re.sub(r"[-_.]+", "_", m.group(1)).lower()
-                    dist = clean(posixpath.join(site, f"{name}-{m.group(2)}.dist-info"))
-                    writer.add_file(dist + "/METADATA", f"Metadata-Version: 2.1\nName: {m.group(1)}\nVersion: {m.group(2)}\n".encode())
-                    writer.add_file(dist + "/INSTALLER", b"labkit (recorded, not installed)\n")
-            for req in pip_requirements:
-                v.timed(f"labkit: recorded, not installed: {req}")
+        if writer.entries:
             layer, cached = self._add_layer(stage, writer)
             self._history(stage, f"{shown} # buildkit", empty=False)
-            self.notes.append(("docker.note.pip_recorded", {"count": len(pip_requirements), "path": "/" + record}))
+            self.notes.append(("docker.note.pip_installed_offline", {"count": installed, "path": pip_offline.course_location()}))
         else:
             cached = True  # nothing to compute: the step only adds a history entry
             self._history(stage, f"{shown} # buildkit", empty=True, comment="labkit: not executed (no container engine)")
@@ -696,6 +681,30 @@ class Builder:
                                  f"(line {inst.line})")
             self.notes.append(("docker.note.run_not_executed", {"line": inst.line}))
         return cached
+
+    def _pip_install(self, stage: Stage, writer: LayerWriter, requirements: list[str], python: dict, v: Vertex,
+                     process: str) -> int:
+        """Install `requirements` from the course's environment into `writer` (pip_offline.py);
+        the number of distributions installed."""
+        fs = dict(stage.fs)
+        fs.update({path: node for path, node in writer.entries.items() if node.kind == "file"})
+        try:
+            result = pip_offline.install(requirements, fs=fs, site=python["site_packages"],
+                                         python_version=str(python.get("version", "")), architecture=stage.architecture)
+        except pip_offline.NotAvailable as exc:
+            for line in exc.log:
+                v.timed(line)
+            message = f'process "{process}" did not complete successfully: exit code: 1'
+            v.error(message)
+            raise BuildError(message, hint=exc.hint, log=[line for line in exc.log if line.startswith("ERROR")])
+        for line in result.log:
+            v.timed(line)
+        for path, node in result.entries:
+            writer.add(path, node)
+        for requirement, name, version in result.substituted:
+            self.notes.append(("docker.note.pip_version_substituted",
+                               {"name": requirement, "found": f"{name} {version}"}))
+        return len(result.installed)
 
     def _requirements(self, fs: dict[str, Node], cwd: str, install: list[str], v: Vertex, process: str) -> list[str]:
         out: list[str] = []
@@ -945,14 +954,16 @@ def _split_shell(command: str, env: dict[str, str]) -> list[list[str]]:
     return [g for g in groups if g]
 
 
-def _site_packages(fs: dict[str, Node]) -> str | None:
+def _python_of(fs: dict[str, Node]) -> dict | None:
+    """The stand-in base's Python ({"version", "site_packages"}) from its marker, or None."""
     marker = fs.get(clean(MARKER_PATH))
     if marker is None or marker.kind != "file":
         return None
     try:
-        return json.loads(marker.data).get("python", {}).get("site_packages")
+        python = json.loads(marker.data).get("python")
     except ValueError:
         return None
+    return python if isinstance(python, dict) and python.get("site_packages") else None
 
 
 def _node_of(entry) -> Node:

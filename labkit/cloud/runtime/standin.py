@@ -1,11 +1,13 @@
 """What the runtime adds to an image built on one of labkit's stand-in bases (labkit/bases/*.json).
 
-A stand-in has the real image's config but no OS files (labkit/docker/bases.py), and `labkit docker
-build` only records `RUN pip install` (labkit-requirements.txt in the image's site-packages). So:
+A stand-in has the real image's config but no OS files (labkit/docker/bases.py). `labkit docker
+build` installs `RUN pip install` into the image's own site-packages (labkit/docker/pip_offline.py),
+so the image carries its packages. So:
 - `python`, `python3` and `pythonX.Y` in /usr/local/bin are links to the local Python (the
   installation of sys.executable, bound read-only where the container runs);
-- the image's site-packages is on PYTHONPATH, and so is the course environment's site-packages
-  when it holds a requirement the image recorded (Flask, ...);
+- the image's site-packages is on PYTHONPATH; the course environment's site-packages is added
+  only for an image built before builds installed packages: one that carries the old record
+  (labkit-requirements.txt) and no installed distribution of its own (a dist-info with a RECORD);
 - the OS's programs (/bin/sh, cat, ls, ...) are the host's, read-only (see launch.py).
 """
 from __future__ import annotations
@@ -101,6 +103,15 @@ def requirement_names(text: str) -> list[str]:
     return names
 
 
+def has_own_packages(site: Path) -> bool:
+    """Whether the image's site-packages holds an installed distribution (a dist-info with a
+    RECORD, as pip and `labkit docker build` write), not only the stubs old builds recorded."""
+    try:
+        return any(entry.name.endswith(".dist-info") and (entry / "RECORD").is_file() for entry in site.iterdir())
+    except OSError:
+        return False
+
+
 def stand_in(root: Path) -> StandIn | None:
     """What the runtime adds for the image at `root`, or None if it is not built on a stand-in."""
     marker = read_marker(root)
@@ -110,8 +121,9 @@ def stand_in(root: Path) -> StandIn | None:
     python = marker.get("python")
     if isinstance(python, dict) and python.get("site_packages"):
         found.site_packages = str(python["site_packages"])
+        site = inside(root, found.site_packages.lstrip("/"), follow_last=True)
         recorded = inside(root, found.site_packages.lstrip("/") + "/" + REQUIREMENTS, follow_last=True)
-        if recorded.is_file():
+        if recorded.is_file() and not has_own_packages(site):
             for name in requirement_names(recorded.read_text(encoding="utf-8", errors="replace")):
                 location = _course_location(name)
                 if location is None:

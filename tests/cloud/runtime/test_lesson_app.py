@@ -83,8 +83,8 @@ def test_two_containers_of_the_lesson_app(lesson_cloud, isolation):
 
 
 def test_overrides_and_the_course_environment(lesson_cloud, isolation, tmp_path):
-    """command/entrypoint/working_dir/environment overrides; Flask comes from the course's
-    environment (the image only recorded `pip install`)."""
+    """command/entrypoint/working_dir/environment overrides; Flask is importable (the image's own,
+    installed by the build: test_image_packages.py)."""
     runtime = Runtime(tmp_path / "runtime")
     recorder = Recorder()
     spec = lesson_spec(lesson_cloud, "override", recorder, entrypoint=["python", "-c"],
