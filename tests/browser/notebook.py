@@ -20,6 +20,7 @@ NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook tab in front
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 CELL_TIMEOUT_MS = 120_000  # a `labkit docker build` or push under load
 PROMPT_DONE = re.compile(r"\[\d+\]")
+POLL_MS = 100  # long waits check the page ten times a second, not every frame (two shared cores)
 
 
 def read_notebook(path: Path) -> dict:
@@ -56,9 +57,11 @@ def wait_for_notebook(page: Page, name: str, cell_count: int) -> Locator:
     return front_notebook(page)
 
 
-def open_notebook(page: Page, lab, path: str, cell_count: int) -> Locator:
-    """Open `path` (relative to the server's root) the way a bookmarked link does, and wait for it."""
-    page.goto(lab.page_url(f"/lab/tree/{path}"))
+def open_notebook(page: Page, lab, path: str, cell_count: int, workspace: str | None = None) -> Locator:
+    """Open `path` (relative to the server's root) the way a bookmarked link does, and wait for it.
+    `workspace`: a JupyterLab workspace of that name, so tabs an earlier test left open stay out."""
+    prefix = f"/lab/workspaces/{workspace}" if workspace else "/lab"
+    page.goto(lab.page_url(f"{prefix}/tree/{path}"))
     return wait_for_notebook(page, Path(path).name, cell_count)
 
 
@@ -89,7 +92,21 @@ def replace_cell_text(page: Page, cell: Locator, text: str) -> None:
     assert typed == text, f"the cell holds {typed!r} after typing {text!r}"
 
 
+# The editor's whole text from CodeMirror's state: a long cell has only the lines near the screen in
+# the page (CodeMirror draws its viewport). The view hangs off .cm-content (cmTile in newer
+# @codemirror/view, cmView before).
+EDITOR_DOC = """el => {
+    const tile = el.cmTile || el.cmView;
+    const root = tile && (tile.root || tile.rootView);
+    const view = (root && root.view) || (tile && tile.view);
+    return view ? view.state.doc.toString() : null;
+}"""
+
+
 def editor_text(cell: Locator) -> str:
+    text = cell.locator(".cm-content").evaluate(EDITOR_DOC)
+    if text is not None:
+        return text
     lines = cell.locator(".cm-content .cm-line").evaluate_all("els => els.map(e => e.textContent)")
     return "\n".join(lines).replace("\u200b", "")  # an empty line is <br>: no text of its own
 
@@ -102,7 +119,7 @@ def run_cell(page: Page, cell: Locator, timeout_ms: int = CELL_TIMEOUT_MS) -> st
     page.keyboard.press("Shift+Enter")
     page.wait_for_function(
         "([el, before]) => /\\[\\d+\\]/.test(el.textContent) && el.textContent !== before",
-        arg=[prompt.element_handle(), before], timeout=timeout_ms)
+        arg=[prompt.element_handle(), before], timeout=timeout_ms, polling=POLL_MS)
     return prompt.inner_text()
 
 
@@ -111,6 +128,11 @@ def errors_in(cell: Locator) -> list[str]:
     out = cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"
                       ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     return out.all_inner_texts()
+
+
+def output_text(cell: Locator) -> str:
+    """All the text of a cell's outputs (textContent: an offscreen cell is not laid out)."""
+    return cell.locator(".jp-OutputArea").evaluate("el => el.textContent")
 
 
 @dataclass
@@ -194,3 +216,16 @@ def switch_language(page: Page, language_label: str) -> None:
     page.locator(".lm-Menu-item:visible", has_text=language_label).click()
     with page.expect_navigation(timeout=90_000):
         page.locator(".jp-Dialog .jp-mod-accept").click()
+
+
+def run_all(page: Page, timeout_ms: int) -> None:
+    """Run -> Run All Cells (JupyterLab's English menus), then wait until every code cell of the
+    front notebook shows an execution count: the kernel has run them all."""
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
+    page.wait_for_function(
+        """selector => {
+            const prompts = [...document.querySelectorAll(selector + ' .jp-CodeCell .jp-InputPrompt')];
+            return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+        }""",
+        arg=NOTEBOOK, timeout=timeout_ms, polling=POLL_MS)

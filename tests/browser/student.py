@@ -27,9 +27,14 @@ def solutions_for(lang: str, lab: str) -> tuple[dict, dict[str, str]]:
     return student, solved
 
 
-def work_through(page, notebook, student: dict, solved: dict[str, str], shots=None) -> LabRun:
+def work_through(page, notebook, student: dict, solved: dict[str, str], shots=None,
+                 timeouts: dict[str, int] | None = None) -> LabRun:
     """`notebook` is the open lab (all cells attached, kernel idle); `shots` takes a screenshot
-    of each progress report (None: no screenshots)."""
+    of each progress report (None: no screenshots). `timeouts`: {cell id: ms} for cells that
+    wait longer than nb.CELL_TIMEOUT_MS (a deployment)."""
+    timeouts = timeouts or {}
+    unknown = set(timeouts) - {c.get("id") for c in student["cells"]}
+    assert not unknown, f"no cells {sorted(unknown)} in the lab"
     run = LabRun()
     cells = nb.cells(notebook)
     for i, cell_json in enumerate(student["cells"]):
@@ -42,7 +47,7 @@ def work_through(page, notebook, student: dict, solved: dict[str, str], shots=No
         if cell_id in solved:
             nb.replace_cell_text(page, cell, solved[cell_id])
             run.typed.append(cell_id)
-        nb.run_cell(page, cell)
+        nb.run_cell(page, cell, timeouts.get(cell_id, nb.CELL_TIMEOUT_MS))
         errors = nb.errors_in(cell)
         assert not errors, f"cell {cell_id!r} failed:\n" + "\n".join(errors)
         if "check_progress(" in nb.source(cell_json):
