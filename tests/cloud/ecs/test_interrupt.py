@@ -15,6 +15,7 @@ def _tasks(ecs) -> list[dict]:
 
 
 def test_interrupting_the_spot_task_of_a_service_on_both_providers(ecs, lesson, cloud, monkeypatch, capfd):
+    monkeypatch.setenv("LABKIT_LANG", "en")  # its messages in English, whatever an earlier test left in the environment
     from labkit.cli import main
 
     monkeypatch.setenv("LABKIT_AWS_PORT", str(cloud.port))
@@ -49,6 +50,7 @@ def test_interrupting_the_spot_task_of_a_service_on_both_providers(ecs, lesson, 
 
 
 def test_interrupting_a_missing_task_or_cluster(cloud, lesson, monkeypatch, capfd):
+    monkeypatch.setenv("LABKIT_LANG", "en")
     from labkit.cli import main
 
     monkeypatch.setenv("LABKIT_AWS_PORT", str(cloud.port))
