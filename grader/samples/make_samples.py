@@ -26,6 +26,10 @@ REPO = SAMPLES.parent.parent
 # cells a "partial" student did, the test cells to edit / delete, and the points those are worth.
 LABS = {
     "lab02": {
+        # The grader's mechanics (a cell timeout, a dead kernel, edited and deleted test cells, huge
+        # output) are the same code for every lab: graded on lab 02's samples only, so each new lab
+        # adds its own cases without another cell timeout in `make test`.
+        "mechanics": True,
         "after_first_step": "repository",       # the first step's test cell
         "partial": ["create_repository", "do_login"],
         "partial_score": 4,                     # repository (3) + login (1)
@@ -39,13 +43,9 @@ LABS = {
         "reordered": [0, 5, 3, 1, 2, 4, 6],
     },
     "lab03": {
-        "after_first_step": "cluster",
         "partial": ["create_cluster", "register_task_definition"],
         "partial_score": 7,                     # cluster (2) + task definition (5)
-        "edit": "cluster",
-        "delete": "port",
         "max_score": 22,
-        "kill_after": "task_definition",
     },
 }
 
@@ -211,6 +211,21 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
     add("solution", solution["en"], "graded", full, notes=0)  # the instructor's notebook itself
     add("untouched", student["en"], "graded", none)
     add("partial", answered(student["en"], solution["en"], only=spec["partial"]), "graded", spec["partial_score"])
+    if spec.get("mechanics"):
+        _mechanics_cases(lab, good, add)
+    add("malformed_json", _dump(good)[:-200], "not graded", None, "not valid JSON")
+    add("tamper", _insert_after(student["en"], "start", _code("tamper", TAMPER)), "graded", none)
+    {"lab02": _lab02_cases, "lab03": _lab03_cases}[lab](lab, student, good, add)
+
+    files = {f"{name}/{lab}.ipynb": content for name, (content, _) in cases.items()}
+    expected = {name: meta for name, (_, meta) in sorted(cases.items())}
+    files["expected.json"] = (json.dumps(expected, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return files
+
+
+def _mechanics_cases(lab: str, good: dict, add) -> None:
+    """How the grader copes with a submission's runtime, whatever the lab."""
+    spec, full = LABS[lab], LABS[lab]["max_score"]
     add("infinite_loop", _insert_after(good, spec["after_first_step"], _code("endless", "while True:\n    pass")),
         "graded", full, "was interrupted")
     add("kills_kernel", _insert_after(good, spec["kill_after"], _code("kill", "import os\nos.kill(os.getpid(), 9)")),
@@ -221,16 +236,8 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
     deleted = copy.deepcopy(good)
     del deleted["cells"][_index(deleted, spec["delete"])]
     add("deleted_test_cell", deleted, "graded", full, f"test cell of {_title(lab, spec['delete'])} was deleted")
-    add("malformed_json", _dump(good)[:-200], "not graded", None, "not valid JSON")
     add("huge_output", _insert_after(good, spec["after_first_step"], _code("huge", "print('x' * 50_000_000)")),
         "graded", full, "rest of its output was dropped")
-    add("tamper", _insert_after(student["en"], "start", _code("tamper", TAMPER)), "graded", none)
-    {"lab02": _lab02_cases, "lab03": _lab03_cases}[lab](lab, student, good, add)
-
-    files = {f"{name}/{lab}.ipynb": content for name, (content, _) in cases.items()}
-    expected = {name: meta for name, (_, meta) in sorted(cases.items())}
-    files["expected.json"] = (json.dumps(expected, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    return files
 
 
 def _lab02_cases(lab: str, student: dict, good: dict, add) -> None:
