@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
-from labkit.cloud.aws.ecs.runtime_bridge import ContainerSpec, RuntimeLimit
+from labkit.cloud.runtime import ContainerSpec, RuntimeLimit
 
 SIGTERM_EXIT = 143  # what a process killed by SIGTERM reports (128 + 15)
 

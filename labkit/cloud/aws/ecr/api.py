@@ -11,21 +11,14 @@ Known gap: no IAM: any credentials may call any operation; policies are stored, 
 from __future__ import annotations
 
 import base64
-import binascii
-import json
-import sys
-import traceback
 from dataclasses import dataclass
 from urllib.parse import urlencode
-
-from werkzeug.wrappers import Request
 
 from labkit.cloud.aws import protocol
 from labkit.cloud.aws.ecr import errors, models
 from labkit.config import HOST
 
 TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
-OPERATIONS: dict = {}  # operation name -> handler(ctx, params) -> dict; filled by @operation below
 # Operations of botocore's ECR model that are not emulated: answered 501 NotImplemented, not as unknown
 NOT_EMULATED = frozenset("""
     BatchGetRepositoryScanningConfiguration CreatePullThroughCacheRule CreateRepositoryCreationTemplate
@@ -40,11 +33,11 @@ NOT_EMULATED = frozenset("""
 """.split())
 
 
-def operation(name: str):
-    def register(fn):
-        OPERATIONS[name] = fn
-        return fn
-    return register
+SERVICE = protocol.JsonService(TARGET_PREFIX, base_error=errors.EcrError, not_emulated=errors.NotEmulated,
+                               unknown=lambda: errors.UnknownOperation(None), serialization=errors.Serialization,
+                               not_emulated_operations=NOT_EMULATED)
+OPERATIONS = SERVICE.operations
+operation = SERVICE.operation
 
 
 @dataclass
@@ -63,30 +56,10 @@ class Call:
 
 
 def ecr_app(state, environ, start_response):
-    request = Request(environ)
-    op = environ.get("HTTP_X_AMZ_TARGET", "")[len(TARGET_PREFIX):]
-    try:
-        handler = OPERATIONS.get(op)
-        if handler is None:
-            raise errors.NotEmulated(op) if op in NOT_EMULATED else errors.UnknownOperation(None)
-        try:
-            params = json.loads(request.get_data() or b"{}")
-        except ValueError:
-            raise errors.Serialization("Start of structure or map found where not expected.") from None
-        if not isinstance(params, dict):
-            raise errors.Serialization("Start of structure or map found where not expected.")
-        call = Call(backend=models.backend(state), account=protocol.account_of(environ),
+    def make_call(environ) -> Call:
+        return Call(backend=models.backend(state), account=protocol.account_of(environ),
                     region=protocol.region_of(environ), host=_local_host(environ))
-        with state.lock:  # the answer is shaped from live objects: no other request may change them meanwhile
-            body = handler(call, params)
-        response = protocol.json_response(body)
-    except errors.EcrError as exc:
-        response = protocol.error_response(exc.code, exc.message, exc.status, getattr(exc, "extra", None))
-    except Exception as exc:  # our bug: say so in ECR's shape, and log it
-        traceback.print_exc(file=sys.stderr)
-        response = protocol.error_response("ServerException", f"labkit local cloud error: {type(exc).__name__}: {exc}",
-                                           500)
-    return response(environ, start_response)
+    return SERVICE.serve(state, environ, start_response, make_call)
 
 
 def _local_host(environ) -> str:
@@ -145,20 +118,11 @@ def _required(params: dict, *names: str) -> None:
 
 
 def _page(items: list, params: dict, default: int = 100) -> tuple[list, str | None]:
-    """One page of `items` per maxResults/nextToken (the token is an opaque offset)."""
-    max_results, token = params.get("maxResults"), params.get("nextToken")
-    if max_results is not None and (not isinstance(max_results, int) or not 1 <= max_results <= 1000):
-        raise errors.InvalidParameter.constraint("maxResults", "must be between 1 and 1000")
-    start = 0
-    if token is not None:
-        try:
-            start = int(json.loads(base64.b64decode(token))["offset"])
-        except (ValueError, TypeError, KeyError, binascii.Error):
-            raise errors.InvalidParameter("Invalid parameter at 'nextToken' failed to satisfy constraint: "
-                                          "'Invalid NextToken'") from None
-    end = start + (max_results or default)
-    next_token = base64.b64encode(json.dumps({"offset": end}).encode()).decode() if end < len(items) else None
-    return items[start:end], next_token
+    return protocol.paginate(
+        items, params.get("maxResults"), params.get("nextToken"), limit=1000, default=default,
+        bad_max=lambda: errors.InvalidParameter.constraint("maxResults", "must be between 1 and 1000"),
+        bad_token=lambda: errors.InvalidParameter("Invalid parameter at 'nextToken' failed to satisfy constraint: "
+                                                  "'Invalid NextToken'"))
 
 
 def _with_token(body: dict, token: str | None) -> dict:
@@ -352,28 +316,6 @@ def get_download_url_for_layer(call: Call, p: dict) -> dict:
     return {"downloadUrl": f"http://{call.host}/v2/{name}/blobs/{digest}?{query}", "layerDigest": digest}
 
 
-# -- tags of resources ------------------------------------------------------------------------------
-
-@operation("TagResource")
-def tag_resource(call: Call, p: dict) -> dict:
-    _required(p, "resourceArn", "tags")
-    call.backend.tag_resource(p["resourceArn"], p["tags"])
-    return {}
-
-
-@operation("UntagResource")
-def untag_resource(call: Call, p: dict) -> dict:
-    _required(p, "resourceArn", "tagKeys")
-    call.backend.untag_resource(p["resourceArn"], p["tagKeys"])
-    return {}
-
-
-@operation("ListTagsForResource")
-def list_tags_for_resource(call: Call, p: dict) -> dict:
-    _required(p, "resourceArn")
-    return {"tags": call.backend.list_tags_for_resource(p["resourceArn"])}
-
-
 # -- policies -----------------------------------------------------------------------------------------
 
 @operation("PutLifecyclePolicy")
@@ -450,3 +392,6 @@ def describe_image_scan_findings(call: Call, p: dict) -> dict:
             "imageScanFindings": {"imageScanCompletedAt": image.scanned_at,
                                   "vulnerabilitySourceUpdatedAt": image.scanned_at,
                                   "findingSeverityCounts": {}, "findings": []}}
+
+
+SERVICE.tag_operations(_required)

@@ -10,21 +10,14 @@ Known gap: no IAM: any credentials may call any operation; roles are recorded, n
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import sys
-import traceback
 from dataclasses import dataclass
-
-from werkzeug.wrappers import Request
 
 from labkit.cloud.aws import protocol
 from labkit.cloud.aws.ecs import errors, exec_sessions, models
 from labkit.cloud.aws.ecs.models import PENDING_STATES
 
 TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
-OPERATIONS: dict = {}  # operation name -> handler(call, params) -> dict; filled by @operation below
 KNOWN = frozenset("""
     AssociateGatewayWithCluster ContinueServiceDeployment CreateCapacityProvider CreateDaemon
     CreateExpressGatewayService CreateGateway CreateTaskSet DeleteAccountSetting DeleteAttributes
@@ -44,11 +37,11 @@ KNOWN = frozenset("""
 """.split())  # botocore's ECS operations not emulated: answered 501 NotImplemented, not as unknown
 
 
-def operation(name: str):
-    def register(fn):
-        OPERATIONS[name] = fn
-        return fn
-    return register
+SERVICE = protocol.JsonService(TARGET_PREFIX, base_error=errors.EcsError, not_emulated=errors.NotEmulated,
+                               unknown=lambda: errors.UnknownOperation(None), serialization=errors.Serialization,
+                               not_emulated_operations=KNOWN)
+OPERATIONS = SERVICE.operations
+operation = SERVICE.operation
 
 
 @dataclass
@@ -59,31 +52,15 @@ class Call:
     host: str
 
 
-def ecs_app(state, environ, start_response):
-    request = Request(environ)
-    op = environ.get("HTTP_X_AMZ_TARGET", "")[len(TARGET_PREFIX):]
-    try:
-        handler = OPERATIONS.get(op)
-        if handler is None:
-            raise errors.NotEmulated(op) if op in KNOWN else errors.UnknownOperation(None)
-        try:
-            params = json.loads(request.get_data() or b"{}")
-        except ValueError:
-            raise errors.Serialization("Start of structure or map found where not expected.") from None
-        if not isinstance(params, dict):
-            raise errors.Serialization("Start of structure or map found where not expected.")
-        call = Call(backend=models.backend(state), account=protocol.account_of(environ),
+def _call(state):
+    def make(environ) -> Call:
+        return Call(backend=models.backend(state), account=protocol.account_of(environ),
                     region=protocol.region_of(environ), host=environ.get("HTTP_HOST", "127.0.0.1"))
-        with state.lock:  # shaped from live objects: nothing may change them meanwhile
-            body = handler(call, params)
-        response = protocol.json_response(body)
-    except errors.EcsError as exc:
-        response = protocol.error_response(exc.code, exc.message, exc.status)
-    except Exception as exc:  # our bug: say so in ECS's shape, and log it
-        traceback.print_exc(file=sys.stderr)
-        response = protocol.error_response("ServerException", f"labkit local cloud error: {type(exc).__name__}: {exc}",
-                                           500)
-    return response(environ, start_response)
+    return make
+
+
+def ecs_app(state, environ, start_response):
+    return SERVICE.serve(state, environ, start_response, _call(state))
 
 
 # -- clusters ------------------------------------------------------------------------------------
@@ -430,28 +407,6 @@ def _container(container: models.TaskContainer, task: models.Task) -> dict:
     return shape
 
 
-# -- tags ------------------------------------------------------------------------------------------
-
-@operation("TagResource")
-def tag_resource(call: Call, p: dict) -> dict:
-    _required(p, "resourceArn", "tags")
-    call.backend.tag_resource(p["resourceArn"], p["tags"])
-    return {}
-
-
-@operation("UntagResource")
-def untag_resource(call: Call, p: dict) -> dict:
-    _required(p, "resourceArn", "tagKeys")
-    call.backend.untag_resource(p["resourceArn"], p["tagKeys"])
-    return {}
-
-
-@operation("ListTagsForResource")
-def list_tags_for_resource(call: Call, p: dict) -> dict:
-    _required(p, "resourceArn")
-    return {"tags": call.backend.list_tags_for_resource(p["resourceArn"])}
-
-
 # -- helpers ----------------------------------------------------------------------------------------
 
 def _required(params: dict, *names: str) -> None:
@@ -461,22 +416,15 @@ def _required(params: dict, *names: str) -> None:
 
 
 def _page(items: list, params: dict, default: int = 100) -> tuple[list, str | None]:
-    """One page of `items` per maxResults/nextToken (the token is an opaque offset)."""
-    max_results, token = params.get("maxResults"), params.get("nextToken")
-    if max_results is not None and (not isinstance(max_results, int) or not 1 <= max_results <= 100):
-        raise errors.InvalidParameter("maxResults must be between 1 and 100.")
-    start = 0
-    if token is not None:
-        try:
-            start = int(json.loads(base64.b64decode(token))["offset"])
-        except (ValueError, TypeError, KeyError, binascii.Error):
-            raise errors.InvalidParameter("Invalid nextToken.") from None
-    end = start + (max_results or default)
-    next_token = base64.b64encode(json.dumps({"offset": end}).encode()).decode() if end < len(items) else None
-    return items[start:end], next_token
+    return protocol.paginate(items, params.get("maxResults"), params.get("nextToken"), limit=100, default=default,
+                             bad_max=lambda: errors.InvalidParameter("maxResults must be between 1 and 100."),
+                             bad_token=lambda: errors.InvalidParameter("Invalid nextToken."))
 
 
 def _with_token(body: dict, token: str | None) -> dict:
     if token:
         body["nextToken"] = token
     return body
+
+
+SERVICE.tag_operations(_required)

@@ -144,9 +144,8 @@ def exec_app(state, environ, start_response):
         return _answer({"sessionId": session_id, "shell": argv[0] if argv else ""})(environ, start_response)
     if action == "line":
         argv = [argv[0], "-c", LINE_SCRIPT, argv[0], str(body.get("cwd") or "."), str(body.get("line") or "")]
-    from labkit.cloud.aws.ecs.runtime_bridge import runtime_of  # the runtime's modules: not on the cold-start path
 
-    runtime = runtime_of(state)
+    runtime = state.runtime
     handle = runtime.get(runtime_name) if runtime is not None else None
     if handle is None:
         return _answer({"error": "the task is no longer running"}, 410)(environ, start_response)

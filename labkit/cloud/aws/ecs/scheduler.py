@@ -17,7 +17,7 @@ import traceback
 
 from labkit.cloud.aws.ecs import awslogs, cloudmap, images
 from labkit.cloud.aws.ecs import models as m
-from labkit.cloud.aws.ecs.runtime_bridge import ContainerSpec, RuntimeLimit, runtime_of
+from labkit.cloud.runtime import ContainerSpec, RuntimeLimit
 
 BUSY_INTERVAL_S = 0.05   # between passes while anything moves
 IDLE_INTERVAL_S = 2.0    # between passes when nothing moves (a wake() cuts it short)
@@ -139,7 +139,7 @@ class Scheduler:
         return act
 
     def _all_running(self, task: m.Task) -> bool:
-        runtime = runtime_of(self.state)
+        runtime = self.state.runtime
         for container in task.containers:
             if container.exited:
                 continue
@@ -150,7 +150,7 @@ class Scheduler:
 
     def _notice_exits(self, task: m.Task) -> None:
         """A container the runtime no longer runs counts as exited, even if its callback was lost."""
-        runtime = runtime_of(self.state)
+        runtime = self.state.runtime
         for container in task.containers:
             if container.started and not container.exited:
                 handle = runtime.get(container.runtime_name) if runtime is not None else None
@@ -212,7 +212,7 @@ class Scheduler:
                     with self.lock:
                         self._fail(task, str(exc), container)
                     return
-        runtime = runtime_of(self.state)
+        runtime = self.state.runtime
         with self.lock:
             if runtime is None:
                 self._fail(task, NO_RUNTIME)
@@ -292,7 +292,7 @@ class Scheduler:
         self.wake()
 
     def _stop_containers(self, task: m.Task) -> None:
-        runtime = runtime_of(self.state)
+        runtime = self.state.runtime
         with self.lock:
             running = [c for c in task.containers if c.started and not c.exited]
             timeouts = {c.name: c.definition.get("stopTimeout") or DEFAULT_STOP_TIMEOUT_S for c in running}
