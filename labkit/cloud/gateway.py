@@ -1,5 +1,6 @@
 """One WSGI app on the AWS port that sends each request to the part of the local cloud that owns it.
 
+    Host: a name a service handed out            -> that service's app (ingress.py: App Runner, ALB, ...)
     /_labkit/ecs-exec/*, /_labkit/ecs/*          -> ECS's own paths (SERVICE_PATHS: they check their own
                                                     right, e.g. an ECS Exec session's token)
     /_labkit/*                                   -> control (health; reset and state need the token)
@@ -59,6 +60,9 @@ class Gateway:
 
     # -- dispatch ---------------------------------------------------------------
     def __call__(self, environ, start_response):
+        route = self.state.ingress.route_for(environ)  # first: an app's own paths are the app's
+        if route is not None:
+            return self.state.ingress.serve(route, environ, start_response)
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_labkit/"):
             for prefix, app in SERVICE_PATHS.items():

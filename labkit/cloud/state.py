@@ -17,6 +17,9 @@ class CloudState:
         self.lock = threading.RLock()  # the server is threaded; models are not
         self.home = home              # the cloud's home (None: a temporary folder, for in-process tests)
         self._runtime = None
+        from labkit.cloud.ingress import Ingress
+
+        self.ingress = Ingress()      # the front door of the URLs services hand out (labkit/cloud/ingress.py)
         self.reset()
 
     @property
@@ -41,6 +44,7 @@ class CloudState:
 
     def reset(self) -> None:
         self.stop_containers()
+        self.ingress.clear()
         with self.lock:
             self.services: dict[str, object] = {}
 
