@@ -30,12 +30,21 @@ class Upstream:
     port: int
 
 
+@dataclass(frozen=True)
+class Reply:
+    """An answer the route gives itself (an ALB's fixed-response or redirect action)."""
+    status: int
+    body: str = ""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: tuple = ()
+
+
 @dataclass
 class Route:
     host: str                                   # lower-case host name, e.g. "abc.ap-northeast-2.awsapprunner.com"
     port: int                                   # the listener port the URL names (80 when it names none)
-    pick: Callable[[], Upstream | None]          # called per request: where this one goes
-    unavailable: Callable[[], tuple[int, str]]  # (status, body) when pick() gives nothing (ALB: 503)
+    pick: Callable[[dict], "Upstream | Reply | None"]  # pick(environ), per request: where this one goes
+    unavailable: Callable[[], tuple[int, str]]  # (status, body) when pick gives nothing (ALB: 503)
     owner: str                                  # e.g. an App Runner service's ARN: remove(owner) drops its routes
     bad_gateway: tuple[int, str] = (502, "502 Bad Gateway")  # the upstream refused or broke the connection
 
@@ -79,9 +88,11 @@ class Ingress:
             return self._routes.get((host, port))
 
     def serve(self, route: Route, environ, start_response):
-        upstream = route.pick()
+        upstream = route.pick(environ)
         if upstream is None:
             return _text(start_response, *route.unavailable())
+        if isinstance(upstream, Reply):
+            return _text(start_response, upstream.status, upstream.body, upstream.content_type, upstream.headers)
         method = environ.get("REQUEST_METHOD", "GET")
         target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or _path_of(environ)
         body = _body_of(environ)
@@ -184,9 +195,10 @@ def _request_headers(environ) -> dict[str, str]:
     return headers
 
 
-def _text(start_response, status: int, body: str):
+def _text(start_response, status: int, body: str, content_type: str = "text/plain; charset=utf-8",
+          headers: tuple = ()):
     data = body.encode("utf-8")
     reason = http.client.responses.get(status, "")
-    start_response(f"{status} {reason}", [("Content-Type", "text/plain; charset=utf-8"),
-                                         ("Content-Length", str(len(data)))])
+    start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(data))),
+                                         *headers])
     return [data]

@@ -13,7 +13,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from labkit.cloud.gateway import Gateway
-from labkit.cloud.ingress import Route, Upstream, split_host
+from labkit.cloud.ingress import Reply, Route, Upstream, split_host
 
 HOST = "abc123.ap-northeast-2.awsapprunner.com"
 
@@ -74,7 +74,7 @@ def _get(port, host, path="/", method="GET", body=None, conn=None):
 
 def test_a_registered_host_reaches_its_upstream_with_path_query_and_body(gateway, upstreams):
     gw, port = gateway
-    gw.state.ingress.add(Route(HOST, 80, lambda: upstreams[0], lambda: (503, "none"), owner="svc"))
+    gw.state.ingress.add(Route(HOST, 80, lambda env: upstreams[0], lambda: (503, "none"), owner="svc"))
     status, body, _ = _get(port, HOST, "/v2/_catalog?x=1")  # an app's /v2 path: the app's, not the registry's
     answer = json.loads(body)
     assert status == 200 and answer["who"] == "one" and answer["path"] == "/v2/_catalog?x=1"
@@ -85,7 +85,7 @@ def test_a_registered_host_reaches_its_upstream_with_path_query_and_body(gateway
 
 def test_other_hosts_and_ports_reach_the_cloud_as_before(gateway, upstreams):
     gw, port = gateway
-    gw.state.ingress.add(Route(HOST, 80, lambda: upstreams[0], lambda: (503, "none"), owner="svc"))
+    gw.state.ingress.add(Route(HOST, 80, lambda env: upstreams[0], lambda: (503, "none"), owner="svc"))
     status, body, _ = _get(port, f"127.0.0.1:{port}", "/_labkit/health")
     assert status == 200 and json.loads(body)["service"] == "labkit"
     status, body, _ = _get(port, f"{HOST}:8080", "/_labkit/health")  # no listener on 8080 for this name
@@ -95,7 +95,7 @@ def test_other_hosts_and_ports_reach_the_cloud_as_before(gateway, upstreams):
 def test_pick_is_asked_per_request_and_connections_are_kept(gateway, upstreams):
     gw, port = gateway
     turn = iter(range(1000))
-    gw.state.ingress.add(Route(HOST, 80, lambda: upstreams[next(turn) % 2], lambda: (503, "none"), owner="svc"))
+    gw.state.ingress.add(Route(HOST, 80, lambda env: upstreams[next(turn) % 2], lambda: (503, "none"), owner="svc"))
     conn, seen, client_ports = None, [], set()
     for _ in range(6):
         status, body, conn = _get(port, HOST, conn=conn)
@@ -107,25 +107,32 @@ def test_pick_is_asked_per_request_and_connections_are_kept(gateway, upstreams):
 
 def test_no_upstream_and_a_dead_upstream_answer_as_the_route_says(gateway):
     gw, port = gateway
-    gw.state.ingress.add(Route(HOST, 80, lambda: None, lambda: (503, "503 Service Temporarily Unavailable"),
+    gw.state.ingress.add(Route(HOST, 80, lambda env: None, lambda: (503, "503 Service Temporarily Unavailable"),
                                owner="svc"))
     assert _get(port, HOST)[:2] == (503, "503 Service Temporarily Unavailable")
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
-    gw.state.ingress.add(Route(HOST, 80, lambda: Upstream("127.0.0.1", dead), lambda: (503, "x"), owner="svc"))
+    gw.state.ingress.add(Route(HOST, 80, lambda env: Upstream("127.0.0.1", dead), lambda: (503, "x"), owner="svc"))
     assert _get(port, HOST)[:2] == (502, "502 Bad Gateway")
 
 
 def test_routes_go_with_their_owner_and_with_a_reset(gateway, upstreams):
     gw, port = gateway
-    gw.state.ingress.add(Route(HOST, 80, lambda: upstreams[0], lambda: (503, "none"), owner="a"))
-    gw.state.ingress.add(Route("other.example", 80, lambda: upstreams[0], lambda: (503, "none"), owner="b"))
+    gw.state.ingress.add(Route(HOST, 80, lambda env: upstreams[0], lambda: (503, "none"), owner="a"))
+    gw.state.ingress.add(Route("other.example", 80, lambda env: upstreams[0], lambda: (503, "none"), owner="b"))
     gw.state.ingress.remove("a")
     assert json.loads(_get(port, HOST, "/_labkit/health")[1])["service"] == "labkit"
     assert _get(port, "other.example")[0] == 200
     gw.state.reset()
     assert gw.state.ingress.routes() == []
+
+
+def test_a_route_may_answer_itself(gateway):
+    gw, port = gateway
+    gw.state.ingress.add(Route(HOST, 80, lambda env: Reply(404, "nothing at " + env["PATH_INFO"]),
+                               lambda: (503, "x"), owner="svc"))
+    assert _get(port, HOST, "/missing")[:2] == (404, "nothing at /missing")
 
 
 def test_host_header_forms():
