@@ -135,6 +135,7 @@ def start(lang: str | None = None, lab: str | None = None) -> Session:
     _put_own_bin_on_path()
     _fast_commands()
     _forget_cached_boto3_session()
+    _service_urls()
     return Session(endpoint=cloud.endpoint, account=DEFAULT_ACCOUNT, region=DEFAULT_REGION,
                    pid=cloud.pid, reused=reused, lab=lab)
 
@@ -192,6 +193,13 @@ def _fast_commands() -> None:
     from labkit.fastcli import launcher
 
     launcher.enable()
+
+
+def _service_urls() -> None:
+    """App Runner, ALB and Cloud Run URLs resolve to the local cloud in this kernel (labkit/net.py)."""
+    from labkit import net
+
+    net.install()
 
 
 def _forget_cached_boto3_session() -> None:

@@ -1,0 +1,71 @@
+"""The URLs the local cloud's services hand out, reachable from this process.
+
+An App Runner ServiceUrl (`abc.ap-northeast-2.awsapprunner.com`), an ALB's DNS name
+(`my-alb-123.ap-northeast-2.elb.amazonaws.com`) or a Cloud Run URL (`*.run.app`) is resolved by public
+DNS in the real cloud; here nothing may leave 127.0.0.1, so these names resolve to the local cloud's
+port, which routes by the `Host` header (labkit/cloud/ingress.py). `install()` (done by
+`labkit.start()`) makes that true for every Python client of the kernel (requests, urllib, http.client,
+boto3); a shell command reaches the same with `curl -H "Host: NAME" http://127.0.0.1:4566/`.
+
+The local cloud answers these names in plain HTTP (it has no certificate for them): `http://NAME/`.
+Other names resolve as before, so the loopback guard and real DNS behave as they did.
+"""
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+from urllib.parse import urlsplit
+
+from labkit.config import HOST, settings
+
+CLOUD_DOMAINS = (".awsapprunner.com", ".elb.amazonaws.com", ".run.app")
+_real_getaddrinfo = socket.getaddrinfo
+_installed = threading.Lock()
+
+
+def is_cloud_name(host: str) -> bool:
+    name = (host or "").rstrip(".").lower()
+    return name.endswith(CLOUD_DOMAINS)
+
+
+def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if isinstance(host, str) and is_cloud_name(host) and family in (0, socket.AF_INET, socket.AF_UNSPEC):
+        kind = type or socket.SOCK_STREAM
+        return [(socket.AF_INET, kind, proto or socket.IPPROTO_TCP, "", (HOST, settings().aws_port))]
+    return _real_getaddrinfo(host, port, family, type, proto, flags)
+
+
+def install() -> None:
+    """Resolve the cloud's service names to its port in this process (idempotent)."""
+    with _installed:
+        if socket.getaddrinfo is not _getaddrinfo:
+            socket.getaddrinfo = _getaddrinfo
+
+
+def split_url(url: str) -> tuple[str, int, str]:
+    """(host, port, path?query) of a service URL given with or without a scheme ("abc.awsapprunner.com",
+    "https://abc.awsapprunner.com/x"). https is answered as http: the local cloud has no certificates."""
+    text = url.strip()
+    if "://" not in text:
+        text = "http://" + text
+    parts = urlsplit(text)
+    port = parts.port or 80
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return (parts.hostname or "").lower(), port, path
+
+
+def get(url: str, timeout: float = 10.0) -> tuple[int, str]:
+    """(status, body text) of one GET on a service URL of the local cloud, through its port."""
+    host, port, path = split_url(url)
+    conn = http.client.HTTPConnection(HOST, settings().aws_port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Host": host if port == 80 else f"{host}:{port}"})
+        response = conn.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
