@@ -39,7 +39,9 @@ def test_clusters(ecs):
     assert error_of(excinfo)[0] == "InvalidParameterException"
     assert "not associated with the cluster" in error_of(excinfo)[1]
     assert ecs.delete_cluster(cluster="my-cluster")["cluster"]["status"] == "INACTIVE"
-    assert ecs.list_clusters()["clusterArns"] == []
+    # A deleted cluster stays listed for a while, INACTIVE (gruntwork-io/cloud-nuke#145).
+    assert ecs.list_clusters()["clusterArns"] == [cluster["clusterArn"]]
+    assert ecs.describe_clusters(clusters=["my-cluster"])["clusters"][0]["status"] == "INACTIVE"
     with pytest.raises(ClientError) as excinfo:
         ecs.list_services(cluster="my-cluster")
     assert error_of(excinfo) == ("ClusterNotFoundException", "Cluster not found.")
@@ -125,8 +127,12 @@ def test_service_errors(ecs, lesson):
         ecs.update_service(cluster="my-cluster", service="nope", desiredCount=1)
     assert error_of(excinfo) == ("ServiceNotFoundException", "Service not found.")
     missing = ecs.describe_services(cluster="my-cluster", services=["nope"])
-    assert missing["failures"] == [{"arn": "arn:aws:ecs:ap-northeast-2:123456789012:service/my-cluster/nope",
+    # A missing service's ARN is the short form, as ECS answers (aws-actions/amazon-ecs-deploy-task-definition#369).
+    assert missing["failures"] == [{"arn": "arn:aws:ecs:ap-northeast-2:123456789012:service/nope",
                                     "reason": "MISSING"}]
+    by_arn = ecs.describe_services(cluster="my-cluster",
+                                   services=["arn:aws:ecs:ap-northeast-2:123456789012:service/my-cluster/gone"])
+    assert by_arn["failures"] == [{"arn": "arn:aws:ecs:ap-northeast-2:123456789012:service/gone", "reason": "MISSING"}]
 
 
 def test_a_new_task_definition_rolls_out_a_new_deployment(ecs, lesson):
@@ -231,3 +237,18 @@ def test_an_ec2_service_cannot_place_tasks(ecs, lesson):
     assert error_of(excinfo) == ("InvalidParameterException",
                                  "The platform version must be null when specifying an EC2 launch type.")
     assert TASK_DEFINITION["family"] == "my-task"
+
+
+def test_a_daemon_service_runs_on_ec2_only(ecs, lesson):
+    """DAEMON places one task per container instance: accepted for EC2 (none here, so nothing to run),
+    refused for Fargate."""
+    assert refused(ecs, schedulingStrategy="DAEMON") == (
+        "InvalidParameterException", "Daemon services are not supported with the Fargate launch type.")
+    ecs.register_task_definition(family="ec2-task", containerDefinitions=[{"name": "web", "image": "nginx",
+                                                                            "memory": 128}])
+    daemon = ecs.create_service(cluster="my-cluster", serviceName="agent", taskDefinition="ec2-task",
+                                schedulingStrategy="DAEMON", launchType="EC2")["service"]
+    assert (daemon["schedulingStrategy"], daemon["launchType"], daemon["desiredCount"]) == ("DAEMON", "EC2", 0)
+    ecs.create_service(cluster="my-cluster", serviceName="replica", taskDefinition="ec2-task", desiredCount=1)
+    wait_for(lambda: service_of(ecs, "replica")["events"], what="the replica's 'unable to place' event")
+    assert service_of(ecs, "agent")["events"] == []  # the same passes found nothing to place for the daemon

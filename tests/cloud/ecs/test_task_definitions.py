@@ -114,3 +114,26 @@ def test_tags_of_a_task_definition(ecs):
     ecs.untag_resource(resourceArn=arn, tagKeys=["course"])
     assert ecs.describe_task_definition(taskDefinition="my-task:1", include=["TAGS"])["tags"] == [
         {"key": "lab", "value": "03"}]
+
+
+def test_fargate_refuses_host_pid_mode_and_any_ipc_mode(ecs):
+    assert refused(ecs, **task_definition(pidMode="host")) == (
+        "ClientException", "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value "
+                           "for pidMode is 'task'.")  # seen: aws/aws-cdk#29619
+    assert refused(ecs, **task_definition(ipcMode="task")) == (
+        "ClientException", "Tasks using the Fargate launch type do not support ipcMode.")  # cn-terraform/...-fargate#2
+    shared = ecs.register_task_definition(**task_definition(pidMode="task"))["taskDefinition"]
+    assert shared["pidMode"] == "task" and "FARGATE" in shared["compatibilities"]
+    ec2 = ecs.register_task_definition(family="ec2-task", pidMode="host", ipcMode="host",
+                                       containerDefinitions=[{"name": "web", "image": "nginx", "memory": 128}])
+    assert ec2["taskDefinition"]["compatibilities"] == ["EC2"]
+
+
+def test_an_efs_volume_without_a_root_directory_mounts_the_root(ecs):
+    volume = {"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-1234", "transitEncryption": "ENABLED"}}
+    td = ecs.register_task_definition(**task_definition(volumes=[volume]))["taskDefinition"]
+    assert td["volumes"] == [{"name": "data", "efsVolumeConfiguration": {
+        "fileSystemId": "fs-1234", "transitEncryption": "ENABLED", "rootDirectory": "/"}}]
+    kept = {"name": "logs", "efsVolumeConfiguration": {"fileSystemId": "fs-1234", "rootDirectory": "/logs"}}
+    td = ecs.register_task_definition(**task_definition(volumes=[kept]))["taskDefinition"]
+    assert td["volumes"][0]["efsVolumeConfiguration"]["rootDirectory"] == "/logs"

@@ -357,7 +357,9 @@ class EcsBackend:
 
     @_locked
     def list_clusters(self, account: str, region: str) -> list[Cluster]:
-        return [c for c in self.region(account, region).clusters.values() if c.status == "ACTIVE"]
+        """Deleted (INACTIVE) clusters too: ECS keeps listing them for a while (gruntwork-io/cloud-nuke#145,
+        which had to filter ListClusters' answer by DescribeClusters' status)."""
+        return list(self.region(account, region).clusters.values())
 
     @_locked
     def delete_cluster(self, account: str, region: str, ref: str) -> Cluster:
@@ -503,12 +505,14 @@ class EcsBackend:
         if td.status != "ACTIVE":
             raise errors.InvalidParameter("TaskDefinition is inactive")
         strategy_name = p.get("schedulingStrategy") or "REPLICA"
-        if strategy_name == "DAEMON":
-            raise errors.InvalidParameter("Daemon services are not supported with the Fargate launch type.")
         desired = _desired_count(p.get("desiredCount"), default=0)
         launch_type, strategy, platform = self._placement(cluster, td, p.get("launchType"),
                                                           p.get("capacityProviderStrategy"),
                                                           p.get("platformVersion"), p.get("networkConfiguration"))
+        if strategy_name == "DAEMON":
+            if launch_type != "EC2":
+                raise errors.InvalidParameter("Daemon services are not supported with the Fargate launch type.")
+            desired = 0  # one task per container instance, and there are none (Fargate only)
         deployment_configuration = _deployment_configuration(p.get("deploymentConfiguration"))
         service_connect, resources = _service_connect(p.get("serviceConnectConfiguration"), td, cluster)
         now = self.clock()
@@ -611,7 +615,9 @@ class EcsBackend:
         for ref in refs:
             service = cluster.services.get(short_name(ref, "service"))
             if service is None:
-                failures.append({"arn": arn(account, region, f"service/{cluster.name}/{short_name(ref, 'service')}"),
+                # The old short form even where services have the long one, as ECS answers (seen in
+                # aws-actions/amazon-ecs-deploy-task-definition#369: "arn:aws:ecs:…:service/NAME is MISSING").
+                failures.append({"arn": arn(account, region, f"service/{short_name(ref, 'service')}"),
                                  "reason": "MISSING"})
             else:
                 found.append(service)

@@ -3,8 +3,8 @@ task definition as ECS stores and returns it (defaults filled in, cpu/memory as 
 `compatibilities` computed). Pure functions on dicts: no state, no HTTP.
 
 Order of the Fargate checks (ECS reports one problem at a time; which comes first is our guess,
-docs/fidelity.md): network mode, task-level cpu, task-level memory, the cpu/memory table, the
-execution role for ECR images, the execution role for awslogs.
+docs/fidelity.md): network mode, task-level cpu, task-level memory, the cpu/memory table, pidMode,
+ipcMode, the execution role for ECR images, the execution role for awslogs.
 """
 from __future__ import annotations
 
@@ -73,6 +73,12 @@ def fargate_problem(doc: dict) -> str | None:
     if memory not in FARGATE_SIZES.get(cpu, []):
         return (f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. "
                 f"See the Amazon ECS documentation for the valid values.")
+    # Fargate shares a task's PID namespace only ("task"); it has no IPC mode at all.
+    if doc.get("pidMode") == "host":
+        return ("Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for "
+                "pidMode is 'task'.")
+    if doc.get("ipcMode") is not None:
+        return "Tasks using the Fargate launch type do not support ipcMode."
     role = doc.get("executionRoleArn")
     for container in doc["containerDefinitions"]:
         if not role and is_ecr_image(container.get("image", "")):
@@ -120,6 +126,15 @@ def _container(raw: dict, network_mode: str, task_memory: int | None) -> dict:
     return container
 
 
+def _volume(raw) -> dict:
+    """A volume as ECS stores it: an EFS volume without a rootDirectory gets "/" (the file system's root)."""
+    volume = dict(raw) if isinstance(raw, dict) else raw
+    efs = volume.get("efsVolumeConfiguration") if isinstance(volume, dict) else None
+    if isinstance(efs, dict) and "rootDirectory" not in efs:
+        volume["efsVolumeConfiguration"] = {**efs, "rootDirectory": "/"}
+    return volume
+
+
 def normalise(params: dict) -> dict:
     """The task definition ECS stores for RegisterTaskDefinition's `params` (without the family's
     revision, ARN, status, timestamps: the backend adds those). Raises ClientError."""
@@ -146,7 +161,7 @@ def normalise(params: dict) -> dict:
         "containerDefinitions": [_container(c, network_mode, memory) for c in containers],
         "family": family,
         "networkMode": network_mode,
-        "volumes": list(params.get("volumes") or []),
+        "volumes": [_volume(v) for v in params.get("volumes") or []],
         "placementConstraints": list(params.get("placementConstraints") or []),
     }
     for key in ("taskRoleArn", "executionRoleArn", "pidMode", "ipcMode", "proxyConfiguration",
