@@ -71,13 +71,17 @@ def test_the_session_ran(guarded_session):
 
 
 def test_the_guard_covered_jupyterlab_and_its_kernels(guarded_session):
-    who = guarded_session["who"]
+    who, server = guarded_session["who"], guarded_session["who"]["server"]
     assert who["guard"] == str(GUARD / "sitecustomize.py")  # in the kernel
     assert f"PYTHONPATH={GUARD}".encode() in guarded_session["server_env"]  # in the JupyterLab server
     assert b"jupyterlab" in guarded_session["server_cmd"]
-    pids = {line.split()[0] for line in guarded_session["connections"]}
+    lines = [line.split(" ", 2) for line in guarded_session["connections"]]
+    pids = {pid for pid, kind, _ in lines if kind in ("ok", "BLOCKED")}
     assert str(who["kernel"]) in pids  # the kernel's own connections (labkit.start, boto3) were seen
     assert len(pids) >= 3  # the launcher, kernels, and the `aws` process they started
+    started = {pid: cmdline for pid, kind, cmdline in lines if kind == "guard"}
+    assert str(server) in started and str(who["kernel"]) in started  # both started under the guard
+    assert any("labkit.cloud.server" in cmdline for cmdline in started.values())  # and lab 02's cloud
 
 
 def test_no_connection_left_127_0_0_1(guarded_session):
