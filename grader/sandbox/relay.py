@@ -18,6 +18,8 @@ CHUNK = 1 << 16
 
 
 def _pump(src: socket.socket, dst: socket.socket) -> None:
+    # The same pump as labkit/cloud/runtime/agent.py's: this file runs by path inside a sandbox,
+    # with no package to import from, so it keeps its own copy.
     try:
         while True:
             data = src.recv(CHUNK)

@@ -40,7 +40,9 @@ except (OSError, AttributeError):
     _prctl = None
 
 
-def _pump(src: socket.socket, dst: socket.socket) -> None:
+def pump(src: socket.socket, dst: socket.socket) -> None:
+    """Copy src to dst until src ends, then end dst's writing side (the relay's one byte pump:
+    network.py uses this one too)."""
     try:
         while True:
             data = src.recv(CHUNK)
@@ -64,9 +66,9 @@ def _relay(conn: socket.socket, port: int) -> None:
     except OSError:  # nothing listens (yet): the client sees the connection closed
         conn.close()
         return
-    back = threading.Thread(target=_pump, args=(app, conn), daemon=True)
+    back = threading.Thread(target=pump, args=(app, conn), daemon=True)
     back.start()
-    _pump(conn, app)
+    pump(conn, app)
     back.join()
     conn.close()
     app.close()

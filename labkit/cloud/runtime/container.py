@@ -57,6 +57,7 @@ class Container:
         self.stop_signal: int = signal.SIGTERM   # the image's StopSignal, once known
         # the runtime's own bookkeeping
         self.process = None
+        self.reserved: dict = {}  # container port -> a socket bound for it until the relay listens (supervisor)
         self.run_dir: Path | None = None
         self.plain_root: Path | None = None   # a plain process's copy of the image (exec maps paths into it)
         self.cleanup: list = []

@@ -16,9 +16,10 @@ import socket
 import threading
 from pathlib import Path
 
+from labkit.cloud.runtime.agent import pump  # the agent runs by path in a container; its pump is shared
+
 PREFIX = "127.0.1."
 FALLBACK = "127.0.0.1"
-CHUNK = 1 << 16
 
 
 @functools.lru_cache(maxsize=1)
@@ -32,14 +33,18 @@ def own_addresses() -> bool:
         return False
 
 
-def _bindable(address: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((address, port))
-            return True
-        except OSError:
-            return False
+def _reserve(address: str, port: int) -> socket.socket | None:
+    """A socket listening on address:port, or None where another process has it. Listening at once:
+    with SO_REUSEADDR, Linux lets a second socket bind the same address while neither listens."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((address, port))
+        sock.listen(64)
+        return sock
+    except OSError:
+        sock.close()
+        return None
 
 
 def _free_port() -> int:
@@ -56,39 +61,35 @@ class Addresses:
         self._used: set[str] = set()
         self._next = 1
 
-    def allocate(self, ports: list[int]) -> tuple[str, dict[int, int]]:
-        """(address, {container port: host port}) where every port can be bound right now."""
+    def allocate(self, ports: list[int]) -> tuple[str, dict[int, int], dict[int, socket.socket]]:
+        """(address, {container port: host port}, {container port: a socket listening there}): the ports
+        are taken at once, so another cloud on this machine (a lab's beside the lessons', a grader's
+        workers) cannot take them between this choice and the relay's listening."""
         with self._lock:
             if own_addresses():
                 for _ in range(254):
                     n, self._next = self._next, self._next % 254 + 1
                     address = PREFIX + str(n)
-                    if address not in self._used and all(_bindable(address, p) for p in ports):
+                    if address in self._used:
+                        continue
+                    reserved = {}
+                    for port in ports:
+                        sock = _reserve(address, port)
+                        if sock is None:
+                            break
+                        reserved[port] = sock
+                    if len(reserved) == len(ports):
                         self._used.add(address)
-                        return address, {p: p for p in ports}
+                        return address, {p: p for p in ports}, reserved
+                    for sock in reserved.values():
+                        sock.close()
                 raise OSError("no free container address left (127.0.1.1-254)")
-            return FALLBACK, {p: _free_port() for p in ports}
+            host_ports = {p: _free_port() for p in ports}
+            return FALLBACK, host_ports, {}
 
     def release(self, address: str) -> None:
         with self._lock:
             self._used.discard(address)
-
-
-def _pump(src: socket.socket, dst: socket.socket) -> None:
-    try:
-        while True:
-            data = src.recv(CHUNK)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for sock, how in ((dst, socket.SHUT_WR), (src, socket.SHUT_RD)):
-            try:
-                sock.shutdown(how)
-            except OSError:
-                pass
 
 
 def _join(conn: socket.socket, socket_path: str) -> None:
@@ -99,9 +100,9 @@ def _join(conn: socket.socket, socket_path: str) -> None:
         inner.close()
         conn.close()
         return
-    back = threading.Thread(target=_pump, args=(inner, conn), daemon=True)
+    back = threading.Thread(target=pump, args=(inner, conn), daemon=True)
     back.start()
-    _pump(conn, inner)
+    pump(conn, inner)
     back.join()
     conn.close()
     inner.close()
@@ -110,11 +111,13 @@ def _join(conn: socket.socket, socket_path: str) -> None:
 class Relay:
     """ADDRESS:HOST_PORT on the host -> the unix socket of one published port of one container."""
 
-    def __init__(self, address: str, host_port: int, socket_path: Path):
+    def __init__(self, address: str, host_port: int, socket_path: Path, bound: socket.socket | None = None):
         self.socket_path = str(socket_path)
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((address, host_port))
+        if bound is None:
+            bound = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            bound.bind((address, host_port))
+        self.listener = bound
         self.listener.listen(64)
         threading.Thread(target=self._serve, daemon=True, name=f"relay-{address}:{host_port}").start()
 

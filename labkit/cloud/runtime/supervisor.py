@@ -15,7 +15,9 @@ import signal
 import socket
 import subprocess
 import tempfile
+import sys
 import threading
+import traceback
 import time
 import uuid
 from concurrent.futures import Future
@@ -116,10 +118,11 @@ class Runtime:
             if active >= self.max_containers:
                 raise RuntimeLimit(f"the local cloud runs at most {self.max_containers} containers at once")
             try:
-                address, ports = self._addresses.allocate(list(dict.fromkeys(spec.ports)))
+                address, ports, reserved = self._addresses.allocate(list(dict.fromkeys(spec.ports)))
             except OSError as exc:
                 raise RuntimeLimit(str(exc)) from None
             container = Container(spec, address, ports, self.clock)
+            container.reserved = reserved  # bound sockets: the relay listens on them, a plain app gets them freed
             self._containers.pop(spec.name, None)
             self._containers[spec.name] = container
             exited = [name for name, c in self._containers.items() if c.state == "exited"]
@@ -190,12 +193,14 @@ class Runtime:
                 for port, host_port in container.ports.items():
                     handed.append(_listen(run_dir / f"p{port}.sock"))
                     relay_fds[port] = handed[-1].fileno()
-                    relay = Relay(container.address, host_port, run_dir / f"p{port}.sock")
+                    relay = Relay(container.address, host_port, run_dir / f"p{port}.sock",
+                                  bound=container.reserved.pop(port, None))
                     container.cleanup.append(relay.close)
                 how = launching.bwrap_launch(iso, plan, view, lower=image_root if iso.overlay else None, etc_dir=etc,
                                              hostname=cid, control_fd=handed[0].fileno(), relay_fds=relay_fds,
                                              standin=standin)
             else:
+                _free_reserved(container)  # the app binds them itself (the sitecustomize maps its binds)
                 root = copy_rootfs(image_root, folder / "rootfs")
                 container.plain_root = root
                 read_end, write_end = os.pipe()  # the agent's line to this process: closes when it dies
@@ -215,6 +220,7 @@ class Runtime:
             self._finish(container, None, str(exc))
             return
         except Exception as exc:  # a failure of the runtime itself: the container cannot start
+            traceback.print_exc(file=sys.stderr)  # the cloud's log says where
             self._finish(container, None, f"cannot start the container: {exc}")
             return
         container.pid = container.process.pid
@@ -272,6 +278,7 @@ class Runtime:
             container.reason = reason
             container.finished_at = self.clock()
             self._addresses.release(container.address)
+        _free_reserved(container)
         for step in reversed(container.cleanup):
             try:
                 step()
@@ -284,3 +291,11 @@ class Runtime:
                 container.spec.on_exit(container, code, reason)
             except Exception:
                 pass
+
+
+def _free_reserved(container: Container) -> None:
+    """Close the port reservations no relay took (a plain process, or a start that failed)."""
+    reserved = getattr(container, "reserved", None) or {}
+    while reserved:
+        _, sock = reserved.popitem()
+        sock.close()
