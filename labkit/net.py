@@ -1,7 +1,8 @@
 """The URLs the local cloud's services hand out, reachable from this process.
 
 An App Runner ServiceUrl (`abc.ap-northeast-2.awsapprunner.com`), an ALB's DNS name
-(`my-alb-123.ap-northeast-2.elb.amazonaws.com`) or a Cloud Run URL (`*.run.app`) is resolved by public
+(`my-alb-123.ap-northeast-2.elb.amazonaws.com`), an ECS Express Mode endpoint (`*.ecs.REGION.on.aws`) or a
+Cloud Run URL (`*.run.app`) is resolved by public
 DNS in the real cloud; here nothing may leave 127.0.0.1, so these names resolve to the local cloud's
 port, which routes by the `Host` header (labkit/cloud/ingress.py). `install()` (done by
 `labkit.start()`) makes that true for every Python client of the kernel (requests, urllib, http.client,
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 
 from labkit.config import HOST, settings
 
-CLOUD_DOMAINS = (".awsapprunner.com", ".elb.amazonaws.com", ".run.app")
+CLOUD_DOMAINS = (".awsapprunner.com", ".elb.amazonaws.com", ".on.aws", ".run.app")  # .on.aws: ECS Express Mode
 _real_getaddrinfo = socket.getaddrinfo
 _installed = threading.Lock()
 
