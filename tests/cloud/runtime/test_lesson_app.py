@@ -115,3 +115,23 @@ def test_the_runtime_lives_in_the_clouds_home(lesson_cloud):
     runtime = lesson_cloud.state.runtime
     assert runtime is lesson_cloud.state.runtime
     assert runtime.home == Path(lesson_cloud.home) / "runtime"
+
+
+def test_inside_the_container_its_own_loopback_reaches_its_app(lesson_cloud, isolation):
+    """The lesson's mismatch: the task publishes 80, the app listens on 8080. Inside the container
+    (ECS Exec), 127.0.0.1:8080 is the app, in both isolations (a plain process's connects go to the
+    container's own address first)."""
+    runtime = lesson_cloud.state.runtime
+    recorder = Recorder()
+    spec = lesson_spec(lesson_cloud, "ecs/c/mismatch/web", recorder)
+    spec.ports = [80]
+    container = runtime.start(spec)
+    try:
+        wait_for(lambda: any("Running on" in line for *_, line in recorder.logs))
+        assert container.http_get(80) is None  # published, but nothing listens on 80
+        ask = ("import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080/', timeout=3).read()"
+               ".decode())")
+        code, out, err = container.exec(["python", "-c", ask])
+        assert (code, out) == (0, b"Hello from AWS!\n"), err
+    finally:
+        runtime.stop_all(timeout=2)

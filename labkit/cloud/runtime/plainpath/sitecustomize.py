@@ -1,10 +1,12 @@
 """Imported at start-up by every Python of a container run as a plain process (no network
 namespace of its own; the folder is on the container's PYTHONPATH). It gives the container the
 network view an app expects: binding 0.0.0.0:PORT (or 127.0.0.1 / localhost / "") binds the
-container's own address and host port instead, and connecting to 127.0.0.1:PORT of a published
-port reaches it, so two containers whose apps both bind 0.0.0.0:8080 do not collide and the
+container's own address and host port instead, and connecting to 127.0.0.1:PORT reaches the
+container's own app (a published port through its mapping, any other on the container's address
+first, then the machine's loopback), so two containers whose apps both bind 0.0.0.0:8080 do not collide and the
 app's code is unchanged. LABKIT_CONTAINER_NET = "ADDRESS PORT=HOSTPORT,PORT=HOSTPORT...".
 """
+import errno
 import os
 import socket
 
@@ -26,9 +28,35 @@ def _install(value: str) -> None:
                 return (address, ports.get(where[1], where[1]))
         return where
 
+    def own_first(sock, where):
+        """A port the task did not publish: the container's own address first (its app bound there),
+        then the machine's loopback (the cloud's services), as a container's own loopback would."""
+        target = mapped(sock, where, False)
+        if target is where and address != "127.0.0.1" and sock.family == socket.AF_INET \
+                and isinstance(where, tuple) and len(where) == 2 and where[0] in _OWN:
+            return (address, where[1])
+        return None
+
+    def connect_own(self, where):
+        first = own_first(self, where)
+        if first is not None:
+            try:
+                return connect(self, first)
+            except ConnectionRefusedError:
+                pass
+        return connect(self, mapped(self, where, False))
+
+    def connect_ex_own(self, where):
+        first = own_first(self, where)
+        if first is not None:
+            code = connect_ex(self, first)
+            if code != errno.ECONNREFUSED:
+                return code
+        return connect_ex(self, mapped(self, where, False))
+
     socket.socket.bind = lambda self, where: bind(self, mapped(self, where, True))
-    socket.socket.connect = lambda self, where: connect(self, mapped(self, where, False))
-    socket.socket.connect_ex = lambda self, where: connect_ex(self, mapped(self, where, False))
+    socket.socket.connect = connect_own
+    socket.socket.connect_ex = connect_ex_own
 
 
 if os.environ.get("LABKIT_CONTAINER_NET"):
