@@ -25,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 AWS_JSON_SERVICES = {
     "AmazonEC2ContainerRegistry_V20150921.": "labkit.cloud.aws.ecr.api:ecr_app",
     "AmazonEC2ContainerServiceV20141113.": "labkit.cloud.aws.ecs.api:ecs_app",
+    "AppRunner.": "labkit.cloud.aws.apprunner.api:apprunner_app",
 }
 # /_labkit/ paths a service serves itself, without the control token: each grants no more than an
 # AWS call of that service does (ECS Exec: the session ExecuteCommand opened; a FARGATE_SPOT interruption)
