@@ -64,6 +64,8 @@ class Gateway:
         route = self.state.ingress.route_for(environ)  # first: an app's own paths are the app's
         if route is not None:
             return self.state.ingress.serve(route, environ, start_response)
+        if self.state.ingress.is_service_name(environ):  # a service URL nothing answers at (deleted, or a typo)
+            return self.state.ingress.nothing_here(environ, start_response)
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_labkit/"):
             for prefix, app in SERVICE_PATHS.items():

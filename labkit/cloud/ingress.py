@@ -87,6 +87,20 @@ class Ingress:
         with self._lock:
             return self._routes.get((host, port))
 
+    def is_service_name(self, environ) -> bool:
+        """A name of the kind services hand out (labkit/net.py CLOUD_DOMAINS), routed or not."""
+        from labkit.net import is_cloud_name
+
+        return is_cloud_name(split_host(environ.get("HTTP_HOST", ""))[0])
+
+    def nothing_here(self, environ, start_response):
+        """What a client of a URL no service has (any more) gets: real DNS would not resolve the name
+        or the address would refuse; here a 404 that says so, never another service's answer."""
+        host, port = split_host(environ.get("HTTP_HOST", ""))
+        return _text(start_response, 404, f"labkit local cloud: nothing answers at http://{host}:{port}/ "
+                                          f"(no service, load balancer listener or endpoint has this address: "
+                                          f"deleted, not created yet, or a typo)\n")
+
     def serve(self, route: Route, environ, start_response):
         upstream = route.pick(environ)
         if upstream is None:
