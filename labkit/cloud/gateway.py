@@ -8,6 +8,7 @@
                                                     its reset also resets labkit's services
     /v2/*                                        -> OCI distribution API (the ECR registry)
     X-Amz-Target: one of AWS_JSON_SERVICES       -> this project's own service (ECR, ECS: moto's are not faithful)
+    signed for one of AWS_QUERY_SERVICES         -> this project's layer over moto's (ELBv2: it passes moto the rest)
     anything else                                -> moto's server app (EKS, IAM, STS, Logs, ...)
 """
 from __future__ import annotations
@@ -27,6 +28,12 @@ AWS_JSON_SERVICES = {
     "AmazonEC2ContainerServiceV20141113.": "labkit.cloud.aws.ecs.api:ecs_app",
     "AppRunner.": "labkit.cloud.aws.apprunner.api:apprunner_app",
 }
+# SigV4 service name (credential scope) -> "module:app" of this project's layer over a query-protocol
+# service; the app gets moto's app too and hands it whatever it does not serve itself
+AWS_QUERY_SERVICES = {
+    "elasticloadbalancing": "labkit.cloud.aws.elbv2.api:elbv2_app",
+}
+_SIGNED_FOR = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([a-z0-9-]+)/aws4_request")
 # /_labkit/ paths a service serves itself, without the control token: each grants no more than an
 # AWS call of that service does (ECS Exec: the session ExecuteCommand opened; a FARGATE_SPOT interruption)
 SERVICE_PATHS = {
@@ -82,6 +89,9 @@ class Gateway:
         for prefix, app in AWS_JSON_SERVICES.items():
             if target.startswith(prefix):
                 return _app(app)(self.state, environ, start_response)
+        signed = _SIGNED_FOR.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if signed and signed.group(1) in AWS_QUERY_SERVICES:
+            return _app(AWS_QUERY_SERVICES[signed.group(1)])(self.state, environ, start_response, self._moto())
         return self._moto()(environ, start_response)
 
     # -- control endpoints ------------------------------------------------------
