@@ -20,11 +20,11 @@ from labkit.cloud.aws.ecs.models import PENDING_STATES
 TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 KNOWN = frozenset("""
     AssociateGatewayWithCluster ContinueServiceDeployment CreateCapacityProvider CreateDaemon
-    CreateExpressGatewayService CreateGateway CreateTaskSet DeleteAccountSetting DeleteAttributes
-    DeleteCapacityProvider DeleteDaemon DeleteDaemonTaskDefinition DeleteExpressGatewayService DeleteGateway
+    CreateGateway CreateTaskSet DeleteAccountSetting DeleteAttributes
+    DeleteCapacityProvider DeleteDaemon DeleteDaemonTaskDefinition DeleteGateway
     DeleteTaskDefinitions DeleteTaskSet DeregisterContainerInstance DescribeCapacityProviders
     DescribeContainerInstances DescribeDaemon DescribeDaemonDeployments DescribeDaemonRevisions
-    DescribeDaemonTaskDefinition DescribeExpressGatewayService DescribeGateway DescribeGatewayResources
+    DescribeDaemonTaskDefinition DescribeGateway DescribeGatewayResources
     DescribeGatewayRoute DescribeServiceDeployments DescribeServiceRevisions DescribeTaskSets
     DisassociateGatewayFromCluster DiscoverPollEndpoint GetTaskProtection ListAccountSettings ListAttributes
     ListContainerInstances ListDaemonDeployments ListDaemonTaskDefinitions ListDaemons
@@ -32,7 +32,7 @@ KNOWN = frozenset("""
     PutAccountSetting PutAccountSettingDefault PutAttributes RegisterContainerInstance
     RegisterDaemonTaskDefinition StartTask StopServiceDeployment SubmitAttachmentStateChanges
     SubmitContainerStateChange SubmitTaskStateChange UpdateCapacityProvider UpdateCluster UpdateClusterSettings
-    UpdateContainerAgent UpdateContainerInstancesState UpdateDaemon UpdateExpressGatewayService UpdateGateway
+    UpdateContainerAgent UpdateContainerInstancesState UpdateDaemon UpdateGateway
     UpdateServicePrimaryTaskSet UpdateTaskProtection UpdateTaskSet
 """.split())  # botocore's ECS operations not emulated: answered 501 NotImplemented, not as unknown
 
@@ -428,3 +428,70 @@ def _with_token(body: dict, token: str | None) -> dict:
 
 
 SERVICE.tag_operations(_required)
+
+
+# -- ECS Express Mode (express.py) ----------------------------------------------------------------
+
+def _express_backend(call: Call):
+    from labkit.cloud.aws.ecs import express  # moto's ELBv2 and EC2 come with it: not on the cold-start path
+
+    return express.backend(call.backend.state)
+
+
+def _express_configuration(config) -> dict:
+    container = json.loads(json.dumps(config.primary_container))
+    return {"serviceRevisionArn": config.revision_arn, "executionRoleArn": config.execution_role,
+            **({"taskRoleArn": config.task_role} if config.task_role else {}),
+            "taskDefinitionArn": config.task_definition.arn, "cpu": config.cpu, "memory": config.memory,
+            "cpuArchitecture": config.cpu_architecture, "networkConfiguration": dict(config.network),
+            "healthCheckPath": config.health_check_path, "primaryContainer": container,
+            "scalingTarget": dict(config.scaling_target), "createdAt": config.created_at}
+
+
+def _express(express, include=()) -> dict:
+    shape = {"cluster": express.service.cluster.arn, "serviceName": express.service.name,
+             "serviceArn": express.arn, "infrastructureRoleArn": express.infrastructure_role,
+             "status": {"statusCode": express.status},
+             "currentDeployment": _deployment_arn(express.service),
+             "activeConfigurations": [dict(_express_configuration(c), ingressPaths=[
+                 {"accessType": "PUBLIC", "endpoint": express.endpoint}]) for c in express.configurations],
+             "createdAt": express.created_at, "updatedAt": express.updated_at}
+    if express.status_reason:
+        shape["status"]["statusReason"] = express.status_reason
+    if "TAGS" in (include or ()):
+        shape["tags"] = [dict(t) for t in express.tags]
+    return shape
+
+
+def _deployment_arn(service: models.Service) -> str:
+    return (f"arn:aws:ecs:{service.region}:{service.account}:service-deployment/{service.cluster.name}/"
+            f"{service.name}/{service.primary.id.removeprefix('ecs-svc/')}")
+
+
+@operation("CreateExpressGatewayService")
+def create_express_gateway_service(call: Call, p: dict) -> dict:
+    _required(p, "infrastructureRoleArn")
+    return {"service": _express(_express_backend(call).create(call.account, call.region, p), ["TAGS"])}
+
+
+@operation("DescribeExpressGatewayService")
+def describe_express_gateway_service(call: Call, p: dict) -> dict:
+    _required(p, "serviceArn")
+    return {"service": _express(_express_backend(call).describe(call.account, call.region, p["serviceArn"]),
+                                p.get("include") or [])}
+
+
+@operation("UpdateExpressGatewayService")
+def update_express_gateway_service(call: Call, p: dict) -> dict:
+    _required(p, "serviceArn")
+    express, config = _express_backend(call).update(call.account, call.region, p)
+    return {"service": {"serviceArn": express.arn, "cluster": express.service.cluster.arn,
+                        "serviceName": express.service.name, "status": {"statusCode": express.status},
+                        "targetConfiguration": _express_configuration(config),
+                        "createdAt": express.created_at, "updatedAt": express.updated_at}}
+
+
+@operation("DeleteExpressGatewayService")
+def delete_express_gateway_service(call: Call, p: dict) -> dict:
+    _required(p, "serviceArn")
+    return {"service": _express(_express_backend(call).delete(call.account, call.region, p["serviceArn"]))}

@@ -12,7 +12,7 @@ import math
 import uuid
 from dataclasses import dataclass, field
 
-from labkit.cloud.aws.ecs import errors, exec_sessions, taskdefs
+from labkit.cloud.aws.ecs import errors, exec_sessions, load_balancers, taskdefs
 
 SERVICE = "ecs"
 PLATFORM_VERSIONS = {"LATEST": "1.4.0", "1.4.0": "1.4.0", "1.3.0": "1.3.0"}  # Fargate Linux
@@ -515,6 +515,8 @@ class EcsBackend:
             desired = 0  # one task per container instance, and there are none (Fargate only)
         deployment_configuration = _deployment_configuration(p.get("deploymentConfiguration"))
         service_connect, resources = _service_connect(p.get("serviceConnectConfiguration"), td, cluster)
+        if p.get("loadBalancers"):
+            load_balancers.validate(account, region, p["loadBalancers"], td.doc)
         now = self.clock()
         service = Service(account=account, region=region, cluster=cluster, name=name, created_at=now,
                           desired_count=desired, task_definition=td, launch_type=launch_type,
@@ -572,6 +574,9 @@ class EcsBackend:
         desired = service.desired_count
         if p.get("desiredCount") is not None:
             desired = _desired_count(p["desiredCount"], default=desired)
+        balancers = p["loadBalancers"] if p.get("loadBalancers") is not None else service.load_balancers
+        if balancers and (p.get("loadBalancers") is not None or td is not service.task_definition):
+            load_balancers.validate(account, region, balancers, td.doc)
         service_connect, resources = service.service_connect_configuration, service.service_connect_resources
         if p.get("serviceConnectConfiguration") is not None:
             service_connect, resources = _service_connect(p["serviceConnectConfiguration"], td, cluster)

@@ -99,11 +99,11 @@ class Scheduler:
                 for container in task.containers:
                     if not container.exited:
                         container.last_status = "RUNNING"
-                return self._discovery(task, register=True)
+                return self._reachable(task, register=True)
         elif status == "RUNNING":
             if stopping:
                 task.set_status("DEACTIVATING")
-                return self._discovery(task, register=False)
+                return self._reachable(task, register=False)
         elif status == "DEACTIVATING":
             task.set_status("STOPPING")
             if not task.stop_issued:
@@ -118,9 +118,39 @@ class Scheduler:
             self._finish(task, now)
         return None
 
+    def _reachable(self, task: m.Task, register: bool):
+        """From RUNNING until it starts stopping, a task of a service is an instance in its Cloud Map
+        services and a target of its load balancers' target groups. Returns the action (run outside
+        the lock), or None."""
+        actions = [a for a in (self._discovery(task, register), self._load_balancing(task, register)) if a]
+        if not actions:
+            return None
+        return lambda: [action() for action in actions]
+
+    def _load_balancing(self, task: m.Task, register: bool):
+        """The service's loadBalancers: the task's address and containerPort as an `ip` target of each
+        target group (labkit/cloud/aws/elbv2), as ECS registers a Fargate task."""
+        service = task.service
+        balancers = list(service.load_balancers) if service is not None else []
+        if not balancers or not task.private_address:
+            return None
+        state, account, region, address = self.state, task.account, task.region, task.private_address
+        targets = [(b["targetGroupArn"], int(b["containerPort"])) for b in balancers
+                   if b.get("targetGroupArn") and b.get("containerPort")]
+
+        def act():
+            from labkit.cloud.aws import elbv2  # moto's ELBv2 and our data plane: only when a service uses one
+
+            for group, port in targets:
+                change = elbv2.register_targets if register else elbv2.deregister_targets
+                try:
+                    change(state, account, region, group, [(address, port)])
+                except Exception:  # the target group was deleted meanwhile: ECS carries on, as it does
+                    traceback.print_exc(file=sys.stderr)
+        return act
+
     def _discovery(self, task: m.Task, register: bool):
-        """Service Connect: the task as an instance of its deployment's Cloud Map services (cloudmap.py),
-        from RUNNING until it starts stopping. Returns the action (run outside the lock), or None."""
+        """Service Connect: the task as an instance of its deployment's Cloud Map services (cloudmap.py)."""
         resources = list(task.deployment.service_connect_resources) if task.deployment is not None else []
         if not resources or not task.private_address:
             return None
