@@ -60,10 +60,12 @@ def split_url(url: str) -> tuple[str, int, str]:
     return (parts.hostname or "").lower(), port, path
 
 
-def get(url: str, timeout: float = 10.0) -> tuple[int, str]:
-    """(status, body text) of one GET on a service URL of the local cloud, through its port."""
+def get(url: str, timeout: float = 10.0, endpoint: str | None = None) -> tuple[int, str]:
+    """(status, body text) of one GET on a service URL of the local cloud, through its port (that of
+    `endpoint`, e.g. a check's CheckContext.endpoint, else this process's cloud)."""
     host, port, path = split_url(url)
-    conn = http.client.HTTPConnection(HOST, settings().aws_port, timeout=timeout)
+    cloud_port = urlsplit(endpoint).port if endpoint else settings().aws_port
+    conn = http.client.HTTPConnection(HOST, cloud_port, timeout=timeout)
     try:
         conn.request("GET", path, headers={"Host": host if port == 80 else f"{host}:{port}"})
         response = conn.getresponse()
