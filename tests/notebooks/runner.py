@@ -1,5 +1,8 @@
 """Run a built notebook top to bottom against its own local cloud, as a student would, with the
-loopback guard installed in the kernel and every process it starts."""
+loopback guard (tests/safety/guard) in every process that takes part: the kernel and what it runs
+(`aws`, `labkit`, curl through guard/bin/curl), the cloud, and the cloud's containers (as plain
+processes the guard adds itself to them; under bubblewrap they have a network namespace of their
+own with only loopback in it, checked by tests/safety/test_ecs_offline.py)."""
 from __future__ import annotations
 
 import os
@@ -18,22 +21,68 @@ ROOT = Path(__file__).resolve().parents[2]
 GUARD = ROOT / "tests" / "safety" / "guard"
 
 
+class NetLog:
+    """The guard's log ($LABKIT_NET_LOG): each guarded process appends `PID KIND DETAIL` lines to it
+    while it runs (KIND: guard, ok, BLOCKED, udp-connect; see guard/sitecustomize.py). Read at each
+    call, so a check made after the grading also covers what the cloud did meanwhile."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def lines(self) -> list[str]:
+        return self.path.read_text().splitlines() if self.path.exists() else []
+
+    def blocked(self) -> list[str]:
+        """Connections, datagrams, DNS lookups and curls the guard refused: they would have left 127.0.0.1."""
+        return [line for line in self.lines() if line.split(" ", 2)[1:2] == ["BLOCKED"]]
+
+    def connected(self) -> list[str]:
+        """HOST:PORT of each loopback connection."""
+        return [line.split(" ", 2)[2] for line in self.lines() if line.split(" ", 2)[1:2] == ["ok"]]
+
+    def guarded(self) -> dict[int, str]:
+        """{pid: command line} of every process that started under the guard."""
+        return {int(line.split(" ", 2)[0]): line.split(" ", 2)[2] for line in self.lines()
+                if line.split(" ", 2)[1:2] == ["guard"]}
+
+
+def guard_everything(monkeypatch, log: Path) -> None:
+    """The guard for the processes started from now on: set before the cloud starts, so that it,
+    its plain-process containers (the guard adds itself to the environment the cloud gives them)
+    and the kernel all load it, and curl is the guard's (guard/bin first on PATH)."""
+    monkeypatch.setenv("LABKIT_NET_LOG", str(log))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(GUARD), str(ROOT)]))
+    monkeypatch.setenv("PATH", os.pathsep.join([str(GUARD / "bin"), str(Path(sys.executable).parent),
+                                                os.environ.get("PATH", "")]))
+
+
 def execute(notebook: Path, tmp_path: Path, monkeypatch, timeout: int = 180, run_all: bool = False):
-    """Returns (executed notebook, cloud, client home, network log text). The cloud is stopped by the caller.
+    """Returns (executed notebook, cloud, client home, NetLog). The cloud is stopped by the caller.
     `run_all`: stop at the first error, as JupyterLab's Run All does (later cells keep no outputs)."""
+    netlog = NetLog(tmp_path / "net.log")
+    guard_everything(monkeypatch, netlog.path)
     cloud = start_cloud(tmp_path / "cloud")
-    home = tmp_path / "client"
+    try:
+        assert cloud.pid in netlog.guarded(), "the cloud started without the loopback guard"
+        nb = _run(notebook, tmp_path, monkeypatch, cloud, timeout, run_all)
+        assert any("ipykernel" in cmdline for cmdline in netlog.guarded().values()), \
+            "the kernel started without the loopback guard"
+    except BaseException:
+        cloud.stop()
+        raise
+    return nb, cloud, tmp_path / "client", netlog
+
+
+def _run(notebook: Path, tmp_path: Path, monkeypatch, cloud, timeout: int, run_all: bool):
     env = {}
-    cloud_env.apply(cloud_env.cloud_environment(Settings(home=home, aws_port=cloud.port, managed=True)), env)
+    cloud_env.apply(cloud_env.cloud_environment(Settings(home=tmp_path / "client", aws_port=cloud.port, managed=True)),
+                    env)
     for name, value in env.items():
         if value is None:
             monkeypatch.delenv(name, raising=False)
         else:
             monkeypatch.setenv(name, value)
     monkeypatch.setenv("LABKIT_MANAGED", "1")
-    monkeypatch.setenv("LABKIT_NET_LOG", str(tmp_path / "net.log"))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(GUARD), str(ROOT)]))
-    monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     monkeypatch.delenv("LABKIT_LANG", raising=False)  # the notebook's own metadata must decide
     work = tmp_path / "work"
     work.mkdir()
@@ -48,8 +97,7 @@ def execute(notebook: Path, tmp_path: Path, monkeypatch, timeout: int = 180, run
                        resources={"metadata": {"path": str(work)}}).execute()
     except CellExecutionError:
         assert run_all
-    log = (tmp_path / "net.log").read_text() if (tmp_path / "net.log").exists() else ""
-    return nb, cloud, home, log
+    return nb
 
 
 def errors(nb) -> list[str]:

@@ -92,6 +92,6 @@ def test_lesson03_shows_what_its_text_describes(tmp_path, monkeypatch):
             time.sleep(0.2)
         assert container_processes(tmp_path / "cloud" / "runtime") == []
 
-        assert "BLOCKED" not in netlog
+        assert netlog.blocked() == []
     finally:
         cloud.stop()

@@ -21,7 +21,7 @@ def test_lesson_runs_top_to_bottom(path, tmp_path, monkeypatch):
     nb, cloud, home, netlog = execute(ROOT / path, tmp_path, monkeypatch)
     try:
         assert errors(nb) == []
-        assert "BLOCKED" not in netlog
+        assert netlog.blocked() == []
     finally:
         cloud.stop()
 
