@@ -6,26 +6,15 @@ the service URL is reached as a student's kernel reaches it: the cloud's port wi
 """
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import threading
-import time
-from pathlib import Path
-
 import pytest
-import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from labkit.checks.core import CheckContext
 from labkit.cloud.aws.apprunner import deployer
-from labkit.cloud.gateway import Gateway
 from tests.cloud.apprunner.app_runtime import AppRuntime
 from tests.cloud.helpers import ACCOUNT, REGION, ecr_push, make_image
+from tests.cloud.local_cloud import AWS, LocalCloud, aws, cli_environment, error_of, wait_for  # noqa: F401
 
 TOKEN = "apprunner-tests-token"
-AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/my-app:latest"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/AppRunnerECRAccessRole"
 START_TIMEOUT_S = 1.5  # how long a test waits for an app that never listens (the cloud's default: 20 s)
@@ -41,42 +30,12 @@ def lesson_source(image: str = IMAGE, provider: str = "AWS", port: str = "8080",
     return source
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs):
-        pass
-
-
-class LocalCloud:
-    def __init__(self, home: Path):
-        self.gateway = Gateway(home=str(home), control_token=TOKEN)
-        self.runtime = AppRuntime()
-        self.gateway.state._runtime = self.runtime  # CloudState makes a real runtime only when none is set
-        self.server = make_server("127.0.0.1", 0, self.gateway, threaded=True, request_handler=_Quiet)
-        self.port = self.server.server_port
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def state(self):
-        return self.gateway.state
-
-    def reset(self) -> None:
-        assert requests.post(self.endpoint + "/_labkit/reset", headers={"X-Labkit-Token": TOKEN}, timeout=30).ok
-        self.runtime.reset()
-
-    def get(self, url: str, path: str = "/") -> tuple[int, str]:
-        """GET http://<ServiceUrl>/path as the student's kernel sends it: to the cloud's port, by Host."""
-        answer = requests.get(self.endpoint + path, headers={"Host": url}, timeout=10)
-        return answer.status_code, answer.text
-
-
 @pytest.fixture(scope="session")
 def apprunner_cloud(tmp_path_factory):
-    cloud = LocalCloud(tmp_path_factory.mktemp("apprunner-cloud"))
+    cloud = LocalCloud(tmp_path_factory.mktemp("apprunner-cloud"), TOKEN, runtime=AppRuntime())
     cloud.gateway.warm_up()  # moto (Logs) imported once, not inside a test's timing
     yield cloud
-    cloud.server.shutdown()
-    cloud.runtime.reset()
+    cloud.stop()
 
 
 @pytest.fixture
@@ -119,32 +78,7 @@ def pushed_image(ecr):
 @pytest.fixture
 def cli_env(cloud, tmp_path):
     """Environment for the AWS CLI pointed at this cloud, as `labkit env` leaves a terminal."""
-    if AWS is None:
-        pytest.skip("the aws CLI is not installed")
-    from labkit import env as cloud_env
-    from labkit.config import Settings
-
-    env = dict(os.environ)
-    cloud_env.apply(cloud_env.cloud_environment(Settings(home=tmp_path / "labkit-home", aws_port=cloud.port,
-                                                         managed=True)), env)
-    env["HOME"] = str(tmp_path)
-    return env
-
-
-def aws(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([AWS, *args], env=env, capture_output=True, text=True, timeout=60)
-
-
-def wait_for(condition, timeout: float = 10.0, what: str = "condition"):
-    """Poll until condition() is truthy; returns its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    return cli_environment(cloud.port, tmp_path)
 
 
 def settled(apprunner, arn: str, timeout: float = 10.0) -> dict:
@@ -153,11 +87,6 @@ def settled(apprunner, arn: str, timeout: float = 10.0) -> dict:
         service = apprunner.describe_service(ServiceArn=arn)["Service"]
         return service if service["Status"] != "OPERATION_IN_PROGRESS" else None
     return wait_for(done, timeout, "the operation to end")
-
-
-def error_of(excinfo) -> tuple[str, str]:
-    error = excinfo.value.response["Error"]
-    return error["Code"], error["Message"]
 
 
 def log_lines(logs, group: str, stream: str | None = None) -> list[str]:
