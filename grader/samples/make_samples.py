@@ -26,9 +26,9 @@ REPO = SAMPLES.parent.parent
 # cells a "partial" student did, the test cells to edit / delete, and the points those are worth.
 LABS = {
     "lab02": {
-        # The grader's mechanics (a cell timeout, a dead kernel, edited and deleted test cells, huge
-        # output) are the same code for every lab: graded on lab 02's samples only, so each new lab
-        # adds its own cases without another cell timeout in `make test`.
+        # The grader's mechanics (the instructor's notebook, faked checks, a cell timeout, a dead kernel,
+        # edited and deleted test cells, huge output) are the same code for every lab: graded on lab 02's
+        # samples only, so each new lab adds its own cases, not another ten graded runs in `make test`.
         "mechanics": True,
         "after_first_step": "repository",       # the first step's test cell
         "partial": ["create_repository", "do_login"],
@@ -208,13 +208,11 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
 
     add("good", good, "graded", full, notes=0)
     add("good_ko", answered(student["ko"], solution["ko"]), "graded", full, notes=0)
-    add("solution", solution["en"], "graded", full, notes=0)  # the instructor's notebook itself
     add("untouched", student["en"], "graded", none)
     add("partial", answered(student["en"], solution["en"], only=spec["partial"]), "graded", spec["partial_score"])
     if spec.get("mechanics"):
-        _mechanics_cases(lab, good, add)
+        _mechanics_cases(lab, student, solution, good, add)
     add("malformed_json", _dump(good)[:-200], "not graded", None, "not valid JSON")
-    add("tamper", _insert_after(student["en"], "start", _code("tamper", TAMPER)), "graded", none)
     {"lab02": _lab02_cases, "lab03": _lab03_cases}[lab](lab, student, good, add)
 
     files = {f"{name}/{lab}.ipynb": content for name, (content, _) in cases.items()}
@@ -223,9 +221,12 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
     return files
 
 
-def _mechanics_cases(lab: str, good: dict, add) -> None:
-    """How the grader copes with a submission's runtime, whatever the lab."""
+def _mechanics_cases(lab: str, student: dict, solution: dict, good: dict, add) -> None:
+    """How the grader copes with a submission, whatever the lab: the instructor's own notebook, faked
+    checks, a cell timeout, a dead kernel, edited and deleted test cells, huge output."""
     spec, full = LABS[lab], LABS[lab]["max_score"]
+    add("solution", solution["en"], "graded", full, notes=0)  # the instructor's notebook itself
+    add("tamper", _insert_after(student["en"], "start", _code("tamper", TAMPER)), "graded", 0)
     add("infinite_loop", _insert_after(good, spec["after_first_step"], _code("endless", "while True:\n    pass")),
         "graded", full, "was interrupted")
     add("kills_kernel", _insert_after(good, spec["kill_after"], _code("kill", "import os\nos.kill(os.getpid(), 9)")),
