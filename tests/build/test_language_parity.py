@@ -16,9 +16,13 @@ from .markdown_parts import anchor, parse
 
 # English number words a Korean sentence may write as digits, because Korean counts with a digit
 # and a counter: "scale down to zero" is "0개까지 줄어듭니다" (Cloud Run's Korean docs write
-# "인스턴스 0개로 축소"). Only in that direction: a digit in the English must be a digit in Korean.
+# "인스턴스 0개로 축소"). Month names too: "30 April 2026" is "2026년 4월 30일". Only in that
+# direction: a digit in the English must be a digit in Korean.
 NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-                "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+                "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
+                **{month: str(n) for n, month in enumerate(
+                    ["january", "february", "march", "april", "may", "june", "july", "august",
+                     "september", "october", "november", "december"], start=1)}}
 NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.I)
 LANG_FOLDER_RE = re.compile(r"^(en|ko)/")
 
@@ -155,6 +159,9 @@ def test_allowances_are_as_small_as_they_say():
     # ... but not the other way round, and not a different one
     assert compare_cells("It scales to 0.", "하나도 남지 않게 줄어듭니다.")
     assert compare_cells("It can scale down to zero.", "1개까지 줄어들 수 있습니다.")
+    # a month's name may be its number; another month may not
+    assert compare_cells("Closed since 30 April 2026.", "2026년 4월 30일부터 닫혔습니다.") == []
+    assert compare_cells("Closed since 30 April 2026.", "2026년 3월 30일부터 닫혔습니다.")
     # the landing page's en/ and ko/ folders are one target; a different notebook is not
     assert compare_cells("[a](en/lab02.ipynb)", "[가](ko/lab02.ipynb)") == []
     assert compare_cells("[a](en/lab02.ipynb)", "[가](ko/lab03.ipynb)")
