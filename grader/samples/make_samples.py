@@ -47,6 +47,11 @@ LABS = {
         "partial_score": 7,                     # cluster (2) + task definition (5)
         "max_score": 22,
     },
+    "lab09": {
+        "partial": ["create_apprunner"],
+        "partial_score": 6,                     # App Runner (6); Exercise 5 is graded by hand
+        "max_score": 21,
+    },
 }
 
 TAMPER = """\
@@ -213,7 +218,7 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
     if spec.get("mechanics"):
         _mechanics_cases(lab, student, solution, good, add)
     add("malformed_json", _dump(good)[:-200], "not graded", None, "not valid JSON")
-    {"lab02": _lab02_cases, "lab03": _lab03_cases}[lab](lab, student, good, add)
+    {"lab02": _lab02_cases, "lab03": _lab03_cases, "lab09": _lab09_cases}[lab](lab, student, good, add)
 
     files = {f"{name}/{lab}.ipynb": content for name, (content, _) in cases.items()}
     expected = {name: meta for name, (_, meta) in sorted(cases.items())}
@@ -353,6 +358,67 @@ def _lab03_cases(lab: str, student: dict, good: dict, add) -> None:
     add("port80", port80, "graded", full - 1 - 1 - 2 - 1 - 1,
         failed=["lab03.port.revision.wrong_port", "lab03.port.deployed.old_revision", "lab03.port.answers.wrong_port",
                 "lab03.service_connect.port_name.wrong_port", "lab03.service_connect.answers.wrong_port"])
+
+
+# Lab 09's canary through boto3 instead of the AWS CLI (the load balancer, the two services, the promotion).
+LAB09_BOTO3 = {
+    "canary_alb": """
+import boto3
+
+ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
+vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[
+    {"Name": "vpc-id", "Values": [vpc]}, {"Name": "default-for-az", "Values": ["true"]}])["Subnets"][:2]]
+alb = elbv2.create_load_balancer(Name="my-alb", Subnets=subnets)["LoadBalancers"][0]
+groups = {version: elbv2.create_target_group(
+    Name=f"my-app-{version}", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/",
+    HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=5, HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+    for version in ("v1", "v2")}
+
+
+def weights(v1, v2):
+    return [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": groups["v1"], "Weight": v1}, {"TargetGroupArn": groups["v2"], "Weight": v2}]}}]
+
+
+listener = elbv2.create_listener(LoadBalancerArn=alb["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                                 DefaultActions=weights(90, 10))["Listeners"][0]
+""",
+    "canary_services": """
+ecs_client = boto3.client("ecs")
+ecs_client.create_cluster(clusterName="my-cluster")
+for version in ("v1", "v2"):
+    with open(f"task-definition-{version}.json") as f:
+        ecs_client.register_task_definition(**json.load(f))
+    ecs_client.create_service(
+        cluster="my-cluster", serviceName=f"my-app-{version}", taskDefinition=f"my-app-{version}", desiredCount=1,
+        launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "assignPublicIp": "ENABLED"}},
+        loadBalancers=[{"targetGroupArn": groups[version], "containerName": "my-container", "containerPort": 8080}])
+""",
+    "promote": """
+elbv2.modify_listener(ListenerArn=listener["ListenerArn"], DefaultActions=weights(0, 100))
+""",
+}
+
+
+def _lab09_cases(lab: str, student: dict, good: dict, add) -> None:
+    full = LABS[lab]["max_score"]
+    boto3_lab = good
+    for cell_id, code in LAB09_BOTO3.items():
+        boto3_lab = _rewritten(boto3_lab, cell_id, lambda _, code=code: code)
+    add("correct_boto3_canary", boto3_lab, "graded", full, notes=0)
+    # The Express service told CLOUD_PROVIDER=aws: it runs and answers, the wrong text; both conditions
+    # that read it fail with a hint, nothing else does.
+    wrong = _rewritten(good, "create_express", lambda s: s.replace('"value": "AWS"', '"value": "aws"'))
+    add("wrong_text", wrong, "graded", full - 1 - 1,
+        failed=["lab09.express.container.env", "lab09.express.answers.wrong"])
+    # App Runner pointed at lab 02's tag v1.0, never pushed in this lab: CREATE_FAILED. Step 1's running,
+    # image and URL fail, and step 2 cannot update a failed service; steps 3 and 4 are untouched.
+    never_pushed = _rewritten(good, "create_apprunner", lambda s: s.replace("my-app:latest", "my-app:v1.0"))
+    add("image_never_pushed", never_pushed, "graded", full - 3 - 3,
+        failed=["lab09.apprunner.running.failed", "lab09.apprunner.image.not_pushed",
+                "lab09.apprunner.answers.not_running", "lab09.update.operation.failed_service",
+                "lab09.update.env.other", "lab09.update.answers.wrong"])
 
 
 def differences(lab: str, target: Path | None = None) -> list[str]:

@@ -40,8 +40,11 @@ def test_table_checks_and_test_cells_agree(path):
     lab = get_lab(nb["metadata"]["labkit"]["lab"])
     table = table_points(nb)
     assert table == [s.max_points() for s in lab.steps], f"{path.name}: the table against the checks"
+    # autograded test cells only: a manually graded answer (grade and solution, e.g. lab 09's Exercise 5)
+    # is the instructor's to score, not a step of the checks
     cells = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"].get("points")
-             for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade")}
+             for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade")
+             and not c["metadata"]["nbgrader"].get("solution")}
     assert {s.id: s.max_points() for s in lab.steps} == {k: float(v) for k, v in cells.items()}, \
         f"{path.name}: the test cells against the checks"
 
