@@ -263,6 +263,7 @@ class Zygote:
         self.parent = parent
         self.startup_env = dict(os.environb)
         self.startup_keys = startup_hook_keys()
+        self.shim_dir: bytes | None = None
         self.trace: EnvTrace | None = None
         self.idle: list = []  # work for when no request waits
         self.fingerprint: dict[str, object] = {}
@@ -287,7 +288,7 @@ class Zygote:
         if self.trace.read_all:
             return "the warm-up read the whole environment"
         for key in self.sensitive_keys(req.env):
-            if req.env.get(key) != self.startup_env.get(key):
+            if self._comparable(key, req.env.get(key)) != self._comparable(key, self.startup_env.get(key)):
                 return f"{os.fsdecode(key)} differs from the zygote's"
         # A child has no controlling terminal (the shell's pty belongs to the shell's session):
         # whatever may open /dev/tty (a pager, a password prompt) runs for real.
@@ -303,6 +304,13 @@ class Zygote:
         if threading.active_count() != 1 or _task_count() not in (None, 1):
             return "the zygote is not single-threaded"
         return None
+
+    def _comparable(self, key: bytes, value: bytes | None) -> bytes | None:
+        """PATH without the shims' own folder, which the launcher puts first once its zygotes run: a
+        command found through a shim has it, the zygote's start-up did not."""
+        if key != b"PATH" or value is None or self.shim_dir is None:
+            return value
+        return os.pathsep.encode().join(p for p in value.split(os.pathsep.encode()) if p != self.shim_dir)
 
     # -- the loop ------------------------------------------------------------------------------
     def serve(self):
@@ -722,6 +730,7 @@ def main(argv: list[str]) -> None:
     sys.path[0] = os.path.dirname(os.path.realpath(script))  # as for `python SCRIPT`
     listener = socket.socket(fileno=sock_fd)
     zygote = Zygote(command, script, listener, parent, interpreter)
+    zygote.shim_dir = os.fsencode(os.path.join(folder, "bin"))  # launcher.py: FOLDER/bin holds the shims
     t0 = time.monotonic()
     zygote.trace, zygote.idle = warm_up(command, script)
     gc.collect()

@@ -73,3 +73,16 @@ def test_pty_close_skips_the_sleep_only_when_reaped():
     t = time.perf_counter()
     running.close(force=True)  # the original: the sleep, then terminate the child
     assert time.perf_counter() - t >= 0.1 and not running.isalive()
+
+
+def test_path_compared_without_the_shims_folder():
+    """A start-up hook that reads PATH (the safety tests' guard does) makes PATH a start-up key; the
+    shims' own folder, put first once the zygotes run, is not a difference."""
+    from labkit.fastcli.zygote import Zygote
+
+    zygote = Zygote.__new__(Zygote)
+    zygote.shim_dir = b"/tmp/labkit-fast-x/bin"
+    started, asked = b"/venv/bin:/usr/bin", b"/tmp/labkit-fast-x/bin:/venv/bin:/usr/bin"
+    assert zygote._comparable(b"PATH", asked) == zygote._comparable(b"PATH", started)
+    assert zygote._comparable(b"PATH", b"/other/bin:/venv/bin:/usr/bin") != zygote._comparable(b"PATH", started)
+    assert zygote._comparable(b"HOME", b"/tmp/labkit-fast-x/bin") == b"/tmp/labkit-fast-x/bin"

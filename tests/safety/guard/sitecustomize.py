@@ -159,8 +159,11 @@ def _guarded_environment(args, env):
     env["PYTHONPATH"] = os.pathsep.join([_HERE, *paths])
     if _LOG:
         env["LABKIT_NET_LOG"] = _LOG
-    if _BIN in os.environ.get("PATH", "").split(os.pathsep):  # the guard's curl, where the test asked for it
-        env["PATH"] = os.pathsep.join([_BIN, *[p for p in str(env.get("PATH", "")).split(os.pathsep) if p != _BIN]])
+    child_path = str(env.get("PATH", "")).split(os.pathsep)
+    if _BIN in os.environ.get("PATH", "").split(os.pathsep) and _BIN not in child_path:
+        # the guard's curl, where the test asked for it; a PATH that has it already is left as it is
+        # (labkit's fast `!aws` serves only commands whose PATH is the one its zygote started with)
+        env["PATH"] = os.pathsep.join([_BIN, *[p for p in child_path if p]])
     return env
 
 
