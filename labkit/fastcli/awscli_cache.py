@@ -19,7 +19,7 @@ import sys
 
 VERIFIED_BOTOCORE = ("1.43.62",)
 # Services the course's labs call through the aws CLI (tests/fastcli check the lab sources).
-SERVICES = ("ecr", "sts", "ecs", "logs", "servicediscovery")
+SERVICES = ("ecr", "sts", "ecs", "logs", "servicediscovery", "apprunner", "elbv2", "ec2", "iam")
 # Models every command loads, and the service type lists it asks for.
 COMMON_FILES = ("endpoints", "partitions", "sdk-default-configuration", "_retry", "sdb/2009-04-15/service-2")
 SERVICE_FILES = ("service-2", "paginators-1", "waiters-2", "endpoint-rule-set-1")
