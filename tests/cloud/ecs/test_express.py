@@ -46,7 +46,7 @@ def test_an_express_service_answers_updates_and_goes(student):  # noqa: F811
     config = created["activeConfigurations"][0]
     endpoint = config["ingressPaths"][0]["endpoint"]
     assert endpoint.startswith("my-express-") and endpoint.endswith(".ecs.ap-northeast-2.on.aws")
-    assert (config["cpu"], config["memory"], config["healthCheckPath"]) == ("1024", "2048", "/")
+    assert (config["cpu"], config["memory"], config["healthCheckPath"]) == ("256", "512", "/")  # the API's defaults
     assert wait_for(lambda: _get(student, endpoint) == (200, "Hello from AWS!"), 30, "the endpoint to answer")
 
     # what Express Mode made, where a student looks for it

@@ -3,13 +3,13 @@ UpdateExpressGatewayService and DeleteExpressGatewayService over this project's 
 
 An Express service is an ECS service that ECS provisions for you from an image and two roles
 (docs: "Resources created by Amazon ECS Express Mode services"): the `default` cluster with the FARGATE
-capacity provider when it is missing, a task definition (1 vCPU / 2 GB, awsvpc, the container named
-`Main`, awslogs), a Fargate service with minTaskCount tasks registered as `ip` targets, and an ALB
+capacity provider when it is missing, a task definition (0.25 vCPU / 512 MiB unless given, awsvpc, the
+container named `Main`, awslogs), a Fargate service with minTaskCount tasks registered as `ip` targets, and an ALB
 (express_alb.py) whose HTTPS listener forwards the service's endpoint `NAME-HASH.ecs.REGION.on.aws` to
 them. Here the endpoint answers in plain HTTP through the local cloud's port (labkit/cloud/ingress.py).
 
-What is assumed (docs/fidelity.md, "ECS Express Mode"): the generated names, one ALB per service, the
-default health check path `/ping` and container port 80, and that an update is a rolling ECS deployment
+What is assumed (docs/fidelity.md, "ECS Express Mode"): the generated names, one ALB per service, and
+that an update is a rolling ECS deployment
 (real Express Mode shifts 5% of traffic as a canary for 3 minutes of bake time first).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from labkit.cloud.aws.ecs import errors, express_alb
 from labkit.cloud.aws.ecs import models as m
 
-DEFAULT_CPU, DEFAULT_MEMORY = "1024", "2048"
+DEFAULT_CPU, DEFAULT_MEMORY = "256", "512"  # the API reference's defaults (the guide says 1024/2048)
 DEFAULT_PORT = 80
 DEFAULT_HEALTH_CHECK_PATH = "/ping"
 CONTAINER = "Main"
