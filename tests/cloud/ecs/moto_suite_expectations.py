@@ -15,15 +15,9 @@ tests that are new, gone or moved, and this file is where they get their bucket.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from tests.cloud.moto_suite import Quirk
 
 MOTO_VERSION = "5.2.5"
-
-
-class Quirk(NamedTuple):
-    moto: str    # what moto's test asserts
-    real: str    # what ECS does instead
-    source: str  # where that is documented or seen (a URL)
 
 
 # -- reasons shared by many tests ---------------------------------------------------------------------
@@ -299,11 +293,3 @@ NOT_EMULATED = {
 
 # -- the local cloud is wrong, not fixed yet ----------------------------------------------------------------
 OUR_BUGS: dict[str, str] = {}
-
-BUCKETS = {"passes": PASSES, "not applicable": NOT_APPLICABLE, "moto quirk": MOTO_QUIRKS,
-           "not emulated": NOT_EMULATED, "our bug": OUR_BUGS}
-
-
-def bucket_of(test_id: str) -> list[str]:
-    """The buckets naming `test_id` (exactly one, when this file is right)."""
-    return [name for name, tests in BUCKETS.items() if test_id in tests]

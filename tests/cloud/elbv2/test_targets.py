@@ -107,3 +107,37 @@ def test_express_mode_style_load_balancer_in_process(cloud, elbv2, upstream):
     wait_for(lambda: cloud.hit(made["DNSName"], 5) == {"Hello from AWS-v2!": 5}, timeout=3, what="v2")
     local.delete_load_balancer(cloud.state, ACCOUNT, REGION, made["LoadBalancerArn"])
     assert cloud.state.ingress.routes() == []
+
+
+def test_instance_targets_follow_their_instances(cloud, elbv2, network):
+    """A stopped instance is `unused` Target.InvalidState, checked afresh once it runs again; a
+    terminated one is deregistered (draining, then gone): what AWS answers in moto's AWS-verified
+    tests/test_elbv2/test_elbv2_target_health.py::test_register_targets."""
+    subnets, vpc = network
+    ec2 = cloud.client("ec2")
+    stopped, terminated = [i["InstanceId"] for i in ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=2, MaxCount=2, SubnetId=subnets[0])["Instances"]]
+    lb = alb(elbv2, network)
+    tg = elbv2.create_target_group(Name="vms", Protocol="HTTP", Port=80, VpcId=vpc,
+                                   TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[
+        {"Key": "deregistration_delay.timeout_seconds", "Value": "30"}])  # 1 s at 30x
+    elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                          DefaultActions=forward((tg, 1)))
+    elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": stopped}, {"Id": terminated}])
+
+    ec2.stop_instances(InstanceIds=[stopped])
+    ec2.terminate_instances(InstanceIds=[terminated])
+    found = elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+    health = {d["Target"]["Id"]: d["TargetHealth"] for d in found}
+    assert health[stopped] == {"State": "unused", "Reason": "Target.InvalidState",
+                               "Description": "Target is in the stopped state"}
+    assert health[terminated] == {"State": "draining", "Reason": "Target.DeregistrationInProgress",
+                                  "Description": "Target deregistration is in progress"}
+    wait_for(lambda: [d["Target"]["Id"] for d in elbv2.describe_target_health(TargetGroupArn=tg)[
+        "TargetHealthDescriptions"]] == [stopped], timeout=4, what="the terminated instance to be gone")
+
+    elbv2.modify_target_group(TargetGroupArn=tg, HealthCheckPath="/ready")  # a sync: the stopped one stays so
+    assert health_of(elbv2, tg) == [(80, "unused", "Target.InvalidState")]
+    ec2.start_instances(InstanceIds=[stopped])
+    assert health_of(elbv2, tg)[0][1] == "initial"  # checked afresh (its VPC address is never reached here)

@@ -23,6 +23,7 @@ from labkit.cloud.aws.elbv2.models import (DRAINING, HEALTHY, INITIAL, UNAVAILAB
 SERVICE = "elbv2"
 SEED_ENV = "LABKIT_ELB_SEED"       # a fixed seed for the weighted split (benchmarks, demos)
 FIRST_CHECK_WAIT_S = 1.0           # DescribeTargetHealth waits this long at most for a first check
+INVALID_STATE = "Target.InvalidState"  # an instance target whose instance is stopped
 
 
 def plane(state) -> "DataPlane":
@@ -116,13 +117,8 @@ class DataPlane:
             delay = timescale.delay_s(tg.deregistration_delay_s)
             for target_id, port in targets:
                 reg = regs.get((target_id, _port(port, tg)))
-                if reg is None or reg.state == DRAINING:
-                    continue
-                if delay <= 0 or not tg.in_use:  # nothing in flight to drain
-                    del regs[reg.key]
-                    continue
-                reg.set(DRAINING, "Target.DeregistrationInProgress", "Target deregistration is in progress")
-                reg.drain_until = now + delay
+                if reg is not None and reg.state != DRAINING:
+                    _drain(regs, reg, tg, delay, now)
             self._targets[tg_arn] = regs
         self.checker.wake()
 
@@ -131,7 +127,10 @@ class DataPlane:
         self.await_first_checks([tg_arn])
         with self.lock:
             tg = self.target_group(account, region, tg_arn)
-            self._expire(time.monotonic())
+            now = time.monotonic()
+            if tg.target_type == "instance":
+                self._follow_instances(account, region, tg, now)
+            self._expire(now)
             regs = self._targets.get(tg_arn, {})
             if targets is None:
                 return [_description(reg, tg) for reg in regs.values()]
@@ -157,6 +156,27 @@ class DataPlane:
             for reg in self.registrations(arn):
                 if reg.state == INITIAL and not reg.checked.is_set():
                     reg.checked.wait(max(deadline - time.monotonic(), 0))
+
+    def _follow_instances(self, account: str, region: str, tg: TargetGroup, now: float) -> None:
+        """Instance targets follow their EC2 instances (read from moto when health is asked for): a
+        stopped instance is `unused` Target.InvalidState, a terminated one is deregistered (draining,
+        then gone), as AWS does on its own; a stopped instance that runs again is checked afresh."""
+        regs = dict(self._targets.get(tg.arn, {}))
+        delay = timescale.delay_s(tg.deregistration_delay_s)
+        for reg in list(regs.values()):
+            if reg.state == DRAINING:
+                continue
+            found = moto_bridge.instance(account, region, reg.id)
+            state = getattr(found[0], "name", found[0]) if found is not None else "terminated"
+            if state in ("terminated", "shutting-down"):
+                _drain(regs, reg, tg, delay, now)
+            elif state in ("stopped", "stopping") and tg.in_use:
+                reg.set(UNUSED, INVALID_STATE, "Target is in the stopped state")
+                reg.checked.set()
+            elif state == "running" and reg.reason == INVALID_STATE:
+                reg.set(UNUSED, "Target.NotInUse")  # then settled as any unused target put back in use
+                _settle(reg, tg, now)
+        self._targets[tg.arn] = regs
 
     def _expire(self, now: float) -> None:
         """Draining targets whose deregistration delay has passed are gone."""
@@ -204,7 +224,7 @@ class DataPlane:
 
 def _settle(reg: Registration, tg: TargetGroup, now: float) -> None:
     """A registration's state as its target group's use and settings allow."""
-    if reg.state == DRAINING:
+    if reg.state == DRAINING or reg.reason == INVALID_STATE:  # a stopped instance: _follow_instances decides
         return
     if not tg.in_use:
         reg.set(UNUSED, "Target.NotInUse", "Given target group is not configured to receive traffic from ELB")
@@ -217,6 +237,16 @@ def _settle(reg: Registration, tg: TargetGroup, now: float) -> None:
         reg.passes = reg.failures = 0
         reg.next_check = now
         reg.checked.clear()
+
+
+def _drain(regs: dict, reg: Registration, tg: TargetGroup, delay: float, now: float) -> None:
+    """Deregister `reg` in `regs`: draining for the group's (compressed) delay, or gone at once when
+    nothing can be in flight."""
+    if delay <= 0 or not tg.in_use:
+        del regs[reg.key]
+        return
+    reg.set(DRAINING, "Target.DeregistrationInProgress", "Target deregistration is in progress")
+    reg.drain_until = now + delay
 
 
 def _port(port, tg: TargetGroup) -> int:
