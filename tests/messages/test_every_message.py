@@ -29,6 +29,18 @@ NOT_YOUR_FAULT = ("not your fault", "여러분의 잘못이 아닙니다")
 # What the grader's code passes (grader/worker.py, pool.py, notebook.py, feedback.py), and labkit's
 # own non-check messages (session.py, cli.py, docker/): realistic values of each placeholder.
 REPRESENTATIVE = {
+    "state": "unhealthy",
+    "minimum": 3,
+    "share": "9.6",
+    "version": "v2",
+    "infrastructure": "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForExpressServices",
+    "execution": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+    "v1": "my-app-v1", "v2": "my-app-v2",
+    "alb": "my-app-alb",
+    "role": "arn:aws:iam::123456789012:role/AppRunnerECRAccessRole",
+    "expected": "Hello from AWS!",
+    "value": "AWS",
+    "group": "/aws/apprunner/my-app/0123456789abcdef0123456789abcdef/service",
     "endpoint": "http://127.0.0.1:4566", "pid": 41234, "count": 2, "url": "https://example.com/app.tar.gz",
     "path": "requirements.txt", "context": "/home/jovyan/app", "dir": "/app", "repo": "my-repo",
     "location": "asia-northeast3", "name": "my-app", "region": "ap-northeast-2", "host": REGISTRY,

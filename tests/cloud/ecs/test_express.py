@@ -57,8 +57,10 @@ def test_an_express_service_answers_updates_and_goes(student):  # noqa: F811
     assert groups[0]["TargetType"] == "ip" and groups[0]["HealthCheckPath"] == "/" and groups[0]["Port"] == 8080
     balancers = student.aws("elbv2", "describe-load-balancers")["LoadBalancers"]
     assert [b["LoadBalancerArn"] for b in balancers] == groups[0]["LoadBalancerArns"]
-    health = student.aws("elbv2", "describe-target-health", "--target-group-arn", group_arn)
-    assert [d["TargetHealth"]["State"] for d in health["TargetHealthDescriptions"]] == ["healthy"]
+    # healthy, once Flask answers the checks (the first may fail while it starts: unhealthy, then healthy)
+    assert wait_for(lambda: [d["TargetHealth"]["State"] for d in student.aws(
+        "elbv2", "describe-target-health", "--target-group-arn", group_arn)["TargetHealthDescriptions"]] == ["healthy"],
+        30, "the target to be healthy")
 
     updated = student.aws("ecs", "update-express-gateway-service", "--service-arn", created["serviceArn"],
                           "--primary-container", _container("AWS-v2"))["service"]

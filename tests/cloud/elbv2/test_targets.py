@@ -91,6 +91,10 @@ def test_express_mode_style_load_balancer_in_process(cloud, elbv2, upstream):
     tg = local.create_target_group(cloud.state, ACCOUNT, REGION, "express-my-app-tg", 8080, health_check_path="/health")
     listener = local.create_listener(cloud.state, ACCOUNT, REGION, made["LoadBalancerArn"], 80, tg["TargetGroupArn"])
     local.register_targets(cloud.state, ACCOUNT, REGION, tg["TargetGroupArn"], [("127.0.0.1", app.port)])
+    # in process, registering does not wait for the first check (the API does): a new target gets no traffic
+    wait_for(lambda: [h["TargetHealth"]["State"] for h in local.target_health(cloud.state, ACCOUNT, REGION,
+                                                                             tg["TargetGroupArn"])] == ["healthy"],
+             10, "the target to pass its first check")
     assert cloud.hit(made["DNSName"], 3) == {"Hello from AWS!": 3}
     described = elbv2.describe_load_balancers(Names=["express-my-app"])["LoadBalancers"][0]
     assert described["DNSName"] == made["DNSName"] and len(described["AvailabilityZones"]) == 2
