@@ -6,6 +6,8 @@
     /_labkit/*                                   -> control (health; reset and state need the token)
     /moto-api/*                                  -> moto's own control API, only with the token;
                                                     its reset also resets labkit's services
+    /gcp/<api>/*                                 -> the Google APIs over REST (labkit/cloud/gcp/rest.py;
+                                                    their gRPC arrives on the same port: server.py)
     /v2/*                                        -> OCI distribution API (the ECR registry)
     X-Amz-Target: one of AWS_JSON_SERVICES       -> this project's own service (ECR, ECS: moto's are not faithful)
     signed for one of AWS_QUERY_SERVICES         -> this project's layer over moto's (ELBv2: it passes moto the rest)
@@ -81,6 +83,10 @@ class Gateway:
             return self._control(Request(environ))(environ, start_response)
         if _is_moto_api(path):
             return self._moto_api(environ, start_response)
+        if path.startswith("/gcp/"):  # the Google APIs over REST: /gcp/<api>/<Google's path> (labkit/cloud/gcp/rest.py)
+            from labkit.cloud.gcp.rest import rest_app
+
+            return rest_app(self.state, environ, start_response)
         if path == "/v2" or path.startswith("/v2/"):
             from labkit.cloud.registry.api import registry_app
 

@@ -8,13 +8,41 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import sys
 import threading
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from labkit.cloud.gateway import Gateway
 from labkit.config import HOST
+
+
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # what a gRPC client sends first (RFC 9113 3.4)
+
+
+class CloudRequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, plus gRPC on the same port: a connection that opens with the HTTP/2
+    preface goes to the Google APIs' gRPC server (labkit/cloud/gcp/grpc_server.py), any other is
+    HTTP/1.1 as before (its cost: one MSG_PEEK of the bytes it would read anyway)."""
+
+    def handle(self):
+        if opens_with_http2(self.connection):
+            from labkit.cloud.gcp.grpc_server import relay
+
+            relay(self.server.app.state, self.connection)
+            return
+        super().handle()
+
+
+def opens_with_http2(conn: socket.socket) -> bool:
+    try:
+        start = conn.recv(len(HTTP2_PREFACE), socket.MSG_PEEK)
+        if start and len(start) < len(HTTP2_PREFACE) and HTTP2_PREFACE.startswith(start):
+            start = conn.recv(len(HTTP2_PREFACE), socket.MSG_PEEK | socket.MSG_WAITALL)  # the rest is on its way
+    except OSError:
+        return False
+    return start == HTTP2_PREFACE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     gateway = Gateway(home=args.home, control_token=os.environ.pop("LABKIT_CONTROL_TOKEN", ""))
-    server = make_server(HOST, args.port, gateway, threaded=True)
+    server = make_server(HOST, args.port, gateway, threaded=True, request_handler=CloudRequestHandler)
     if os.environ.get("LABKIT_CLOUD_WARM_UP", "1") != "0":  # the grader's clouds load moto only if asked
         threading.Thread(target=gateway.warm_up, name="moto-import", daemon=True).start()
 
