@@ -1,6 +1,7 @@
 """Registry credentials in docker's config.json format, kept in LABKIT_HOME/docker/config.json:
 
-    {"auths": {"123456789012.dkr.ecr.ap-northeast-2.amazonaws.com": {"auth": base64("AWS:<password>")}}}
+    {"auths": {"123456789012.dkr.ecr.ap-northeast-2.amazonaws.com": {"auth": base64("AWS:<password>")}},
+     "credHelpers": {"asia-northeast3-docker.pkg.dev": "gcloud"}}
 
 Like docker without a credential helper, the password is stored unencrypted (the file is 0600);
 these are the local cloud's tokens, never real ones.
@@ -39,9 +40,20 @@ def _key(registry: str) -> str:
     return registry.split("/", 1)[0]
 
 
+GCLOUD_HELPER_USER = "_dcgcloud_token"  # the user gcloud's docker credential helper answers with
+
+
 def get_credentials(registry: str, home: str | os.PathLike | None = None) -> tuple[str, str] | None:
-    """(username, password) saved by `labkit docker login` for `registry`, or None."""
-    entry = _read(config_path(home)).get("auths", {}).get(_key(registry))
+    """(username, password) saved by `labkit docker login` for `registry`, or None. A registry
+    `gcloud auth configure-docker` handed to gcloud's helper (`"credHelpers": {HOST: "gcloud"}`)
+    gets what that helper gives: its user and the local cloud's access token."""
+    config = _read(config_path(home))
+    key = _key(registry)
+    entry = config.get("auths", {}).get(key)
+    if not entry and config.get("credHelpers", {}).get(key) == "gcloud" and key.endswith("-docker.pkg.dev"):
+        from labkit.cloud.gcp.project import ACCESS_TOKEN
+
+        return GCLOUD_HELPER_USER, ACCESS_TOKEN
     if not entry:
         return None
     try:

@@ -58,20 +58,27 @@ def registry_app(state, environ, start_response):
 
 
 def store_for(state, host: str) -> EcrStore | None:
-    """The registry a Host header names: an ECR registry host, or the defaults for 127.0.0.1.
-    Known gap: other registry hosts (Artifact Registry's *-docker.pkg.dev) are not served yet; a
-    store for them needs the methods of EcrStore and one branch here."""
+    """The registry a Host header names: an ECR registry host, an Artifact Registry host
+    (LOCATION-docker.pkg.dev: registry/artifact_registry.py), or the defaults for 127.0.0.1."""
     host = (host or "").lower()
     match = ECR_HOST.match(host)
     if match:
         return EcrStore(state, match.group(1), match.group(2))
     name = host.rsplit(":", 1)[0]
+    if name.endswith("-docker.pkg.dev"):  # Artifact Registry: PROJECT/REPOSITORY/IMAGE names
+        from labkit.cloud.registry.artifact_registry import store_for as artifact_store_for
+
+        return artifact_store_for(state, host)
     if name.endswith(".amazonaws.com") or name.endswith(".pkg.dev"):
-        return None  # not an ECR registry: not served here (yet)
+        return None  # not a registry the local cloud has
     return EcrStore(state, DEFAULT_ACCOUNT, DEFAULT_REGION)
 
 
 def _dispatch(state, request: Request) -> Response:
+    if request.path == "/v2/token":  # Artifact Registry's token endpoint (its Bearer challenge's realm)
+        store = store_for(state, request.environ.get("HTTP_HOST", ""))
+        if hasattr(store, "token"):
+            return _with_version(store.token(request.headers.get("Authorization", "")))
     kind, args = _route(request.path)
     if kind is None:
         return _with_version(Response("404 page not found\n", status=404, content_type="text/plain; charset=utf-8"))
@@ -93,6 +100,8 @@ def _dispatch(state, request: Request) -> Response:
         except Unauthenticated:
             return _with_version(Response("Not Authorized\n", status=401, content_type="text/plain; charset=utf-8",
                                           headers={"WWW-Authenticate": store.challenge()}))
+    if "name" in args and hasattr(store, "prepare"):  # Artifact Registry: the repository must exist
+        store.prepare(args["name"], writing=request.method not in ("GET", "HEAD"))
     with state.lock:
         return _with_version(HANDLERS[kind](store, request, body, **args))
 

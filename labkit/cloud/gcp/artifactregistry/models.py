@@ -114,7 +114,7 @@ class ArtifactRegistry:
         project = _project(parts[1], "artifactregistry.repositories.create", parent)
         location = parts[3]
         if location not in LOCATIONS:
-            raise errors.InvalidArgument(f"Location {location} is not a valid location.")  # assumed wording
+            raise errors.InvalidArgument(f"{location} is not a valid location.")  # gcloud's words (podman#12456)
         if not repository_id:
             raise errors.InvalidArgument("Repository ID must be specified.")  # assumed wording
         if not REPOSITORY_ID.fullmatch(repository_id):
