@@ -306,26 +306,13 @@ class Deployer:
 
 
 def image_files(state, image: str):
-    """The runtime's ImageFiles of a revision's image: the local Artifact Registry's
-    (REGION-docker.pkg.dev/PROJECT/REPO/IMAGE[:TAG|@DIGEST]); an ECR image of this cloud is accepted too
-    (a local-cloud extra, docs/fidelity.md). Raises LookupError saying why."""
-    from labkit.cloud.aws import ecr_images
+    """The runtime's ImageFiles of a revision's image, from the local Artifact Registry
+    (REGION-docker.pkg.dev/PROJECT/REPO/IMAGE[:TAG|@DIGEST]). Raises ImageNotFound saying why."""
+    from labkit.cloud.gcp.artifactregistry.images import ImageNotFound, image_files as registry_image_files
 
-    where = ecr_images.parse(image)
-    if where is not None:
-        try:
-            return ecr_images.image_files(state, *where)
-        except LookupError:
-            raise
-        except Exception as exc:  # the ECR model's RepositoryNotFound / ImageNotFound
-            raise LookupError(f"Image '{image}' not found. {getattr(exc, 'message', exc)}") from None
-    if "-docker.pkg.dev/" in image:
-        try:
-            from labkit.cloud.gcp.artifactregistry.images import image_files as registry_image_files
-        except ImportError:
-            raise LookupError(NOT_LOCAL.format(image=image)) from None
-        return registry_image_files(state, image)
-    raise LookupError(NOT_LOCAL.format(image=image))
+    if "-docker.pkg.dev/" not in image:
+        raise ImageNotFound(NOT_LOCAL.format(image=image))
+    return registry_image_files(state, image)
 
 
 def _seconds(text, default: float) -> float:

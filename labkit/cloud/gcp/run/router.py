@@ -1,6 +1,6 @@
 """The URLs of Cloud Run services: ingress Routes (labkit/cloud/ingress.py) for a service's two hosts
 (the deterministic SERVICE-PROJECTNUMBER.REGION.run.app and the hash-based SERVICE-HASH-CODE.a.run.app)
-and one per tag (TAG---SERVICE-PROJECTNUMBER.REGION.run.app, reaching its revision alone).
+and two per tag (TAG--- before either, reaching its revision alone).
 
 Per request, as Cloud Run's front end decides it:
 1. a deleted service, an internal-only ingress (the kernel is "the internet" here) or a tag no longer
@@ -68,7 +68,8 @@ def tag_routes(backend, service) -> None:
     ingress = backend.state.ingress
     ingress.remove(_owner(service, "tags"))
     for tag in service.tags():
-        ingress.add(_route(backend, service, service.tag_host(tag), tag, "tags"))
+        for host in (service.tag_host(tag), f"{tag}---{service.hashed_host}"):
+            ingress.add(_route(backend, service, host, tag, "tags"))
 
 
 def close_tag_routes(backend, service) -> None:

@@ -1,20 +1,20 @@
 """Cloud Run's tests: a real cloud process per module (`python -m labkit.cloud.server`, gRPC and REST on
 its one port) with a seeded router, a short scale-to-zero time and a short startup timeout; the
 official clients pointed at it as a student's kernel makes them; a small web app image (Python's
-http.server on $PORT answering $TEXT) pushed to the cloud's registry."""
+http.server on $PORT answering $TEXT) pushed to the cloud's Artifact Registry."""
 from __future__ import annotations
 
 import collections
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 import requests
 from google.cloud import run_v2
 
+from labkit.cloud.gcp.project import ACCESS_TOKEN, DEFAULT_PROJECT
 from labkit.cloud.process import start_cloud
 from tests.cloud.gcp.clients import grpc_client, rest_client
-from tests.cloud.helpers import Registry, login
+from tests.cloud.helpers import Registry
 from tests.cloud.local_cloud import wait_for  # noqa: F401 (the tests' poller)
 from tests.cloud.runtime.images import stand_in_image
 
@@ -22,7 +22,8 @@ PARENT = "projects/labkit-project/locations/asia-northeast3"
 SEED = "20261201"
 IDLE_S = "1.5"          # scale to zero after 1.5 s without requests (the cloud's default: 60 s)
 START_TIMEOUT_S = "2"   # an app that never listens fails after 2 s (default: 20 s)
-ECR_HOST = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com"
+AR_HOST = "asia-northeast3-docker.pkg.dev"
+REPOSITORY = "my-repo"
 APP = """\
 import http.server, os, sys
 TEXT = os.environ.get("TEXT", "Hello from GCP!").encode()
@@ -58,21 +59,26 @@ def run_cloud(tmp_path_factory):
     cloud.stop()
 
 
-def push_app(endpoint: str, repository: str = "my-app", tag: str = "v1", app: str = APP) -> str:
-    """The app image pushed to the cloud's registry; its URI."""
-    ecr = boto3.client("ecr", endpoint_url=endpoint, region_name="ap-northeast-2", aws_access_key_id="testing",
-                       aws_secret_access_key="testing")
+def push_app(endpoint: str, image: str = "my-app", tag: str = "v1", app: str = APP) -> str:
+    """The app image pushed to the cloud's Artifact Registry (repository my-repo, made if missing),
+    with the credentials gcloud's docker helper gives; its URI."""
+    from google.api_core import exceptions
+    from google.cloud import artifactregistry_v1 as ar
+
+    registry_client = rest_client(ar.ArtifactRegistryClient, int(endpoint.rsplit(":", 1)[1]), "artifactregistry")
     try:
-        ecr.create_repository(repositoryName=repository)
-    except ecr.exceptions.RepositoryAlreadyExistsException:
+        registry_client.create_repository(parent=PARENT, repository_id=REPOSITORY, repository=ar.Repository(
+            format_=ar.Repository.Format.DOCKER)).result(timeout=30)
+    except exceptions.Conflict:  # REST's class for ALREADY_EXISTS
         pass
     manifest, blobs = stand_in_image({"/app/app.py": app}, Cmd=["python", "app.py"])
-    registry = Registry(endpoint, login(ecr), host=ECR_HOST)
+    registry = Registry(endpoint, ("oauth2accesstoken", ACCESS_TOKEN), host=AR_HOST)
+    name = f"{DEFAULT_PROJECT}/{REPOSITORY}/{image}"
     for data in blobs.values():
-        assert registry.push_blob(repository, data).status_code == 201
-    answer = registry.push_manifest(repository, tag, manifest, "application/vnd.docker.distribution.manifest.v2+json")
+        assert registry.push_blob(name, data).status_code == 201
+    answer = registry.push_manifest(name, tag, manifest, "application/vnd.docker.distribution.manifest.v2+json")
     assert answer.status_code == 201, answer.text
-    return f"{ECR_HOST}/{repository}:{tag}"
+    return f"{AR_HOST}/{name}:{tag}"
 
 
 @pytest.fixture(scope="module")

@@ -81,6 +81,7 @@ def test_a_10_90_canary_over_1000_requests_and_tag_urls(services, run_cloud, ima
     green = canary.traffic_statuses[0].uri
     assert green == "https://green---canary-123456789012.asia-northeast3.run.app"
     assert {get(run_cloud, green).text for _ in range(10)} == {"v2"}
+    assert get(run_cloud, f"green---{canary.urls[1].split('://')[1]}").text == "v2"  # on the hash-based URL too
     assert get(run_cloud, canary.traffic_statuses[1].uri).text == "v1"
     canary.traffic.clear()
     canary.traffic.append(run_v2.TrafficTarget(type_=LATEST, percent=100))  # promote
@@ -141,6 +142,10 @@ def test_an_image_never_pushed_fails_and_the_url_answers_503(services, run_cloud
         op.result(timeout=30)
     make_public(services, f"{PARENT}/services/no-image")
     assert get(run_cloud, "https://no-image-123456789012.asia-northeast3.run.app").status_code == 503
+    op = services.create_service(parent=PARENT, service_id="docker-hub", service=service_of("nginx:latest"))
+    with pytest.raises(exceptions.FailedPrecondition, match=r"Image 'nginx:latest' not found. The labkit local "
+                                                            r"cloud runs images from its own Artifact Registry"):
+        op.result(timeout=30)
 
 
 def test_revisions_list_get_delete_and_service_delete(services, revisions, run_cloud, image):
