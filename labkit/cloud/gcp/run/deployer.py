@@ -295,14 +295,24 @@ class Deployer:
     def _reap(self) -> None:
         while self.backend.is_current():
             time.sleep(min(1.0, max(0.02, self.idle_s / 4)))
-            now = time.monotonic()
             with self.lock:
-                idle = [r for s in list(self.backend.services.values()) for r in s.revisions.values()
-                        if r.instance is not None and now - r.last_request >= self.idle_s
-                        and not r.template.scaling.min_instance_count]
-            for revision in idle:
-                self.stop(revision, f"Instance stopped: no request for {self.idle_s:g} s (scaled to zero; the next "
-                                    f"request starts a new instance).")
+                revisions = [r for s in list(self.backend.services.values()) for r in s.revisions.values()
+                             if r.instance is not None and not r.template.scaling.min_instance_count]
+            for revision in revisions:
+                self._stop_if_idle(revision)
+
+    def _stop_if_idle(self, revision: Revision) -> None:
+        """Stop the instance if it still had no request for idle_s (checked under the lock, where the
+        router notes each request, so a request routed meanwhile keeps it)."""
+        with self.lock:
+            instance = revision.instance
+            if instance is None or time.monotonic() - revision.last_request < self.idle_s:
+                return
+            revision.instance = None
+            revision.write_log(self.backend.clock(), f"Instance stopped: no request for {self.idle_s:g} s (scaled "
+                                                     f"to zero; the next request starts a new instance).", "system")
+        instance.stopping = True
+        self._stop_container(instance)
 
 
 def image_files(state, image: str):

@@ -194,3 +194,10 @@ def test_rest_transport_reads_the_same_service(rest_services, run_cloud, image):
     with pytest.raises(exceptions.NotFound):
         rest_services.get_service(name=f"{PARENT}/services/missing")
     assert [short(s.name) for s in rest_services.list_services(parent=PARENT)].count("over-rest") == 1
+    service.traffic.clear()
+    service.traffic.append(run_v2.TrafficTarget(type_=LATEST, percent=50))
+    with pytest.raises(exceptions.BadRequest, match="Traffic targets sum to 50, want 100."):  # 400 over REST
+        rest_services.update_service(service=service)
+    updated = deploy_v2(rest_services, service, image, [run_v2.TrafficTarget(type_=LATEST, percent=100)])
+    assert short(updated.latest_ready_revision).startswith("over-rest-00002-")
+    assert get(run_cloud, updated.uri).text == "v2"
