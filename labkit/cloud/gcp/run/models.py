@@ -438,6 +438,9 @@ class CloudRunBackend:
         del self.services[(service.project, service.region, service.name)]
         for revision in service.revisions.values():
             revision.deleted_at = now
+        waiting, service.waiting = service.waiting, []
+        for _generation, operation in waiting:  # a create or update still rolling out (wording assumed)
+            operation.fail(errors.Aborted(f"Service '{service.name}' was deleted before this operation finished."))
         self.deployer.deleted(service)
         return service
 

@@ -264,9 +264,11 @@ def test_revisions_list_get_and_delete(backend):
 
 def test_delete_removes_the_service(backend):
     service = create(backend)
-    settle(backend, service)
+    pending = Op()
+    backend.wait(service, pending)
     deleted = backend.service_proto(backend.delete_service(NAME))
     assert deleted.delete_time.timestamp() == 1_780_000_000
     assert backend.list_services(PARENT) == [] and backend.deployer.removed == ["my-service"]
+    assert isinstance(pending.error, errors.Aborted)  # the create still rolling out ends
     with pytest.raises(errors.NotFound):
         backend.get_service(NAME)
