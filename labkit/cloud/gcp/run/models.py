@@ -44,6 +44,7 @@ State = run_v2.Condition.State
 DEFAULT_PORT = 8080
 RESERVED_ENV = ("PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION")
 LOG_LINES = 2000                    # kept per revision (the next session puts them behind Cloud Logging)
+REQUEST_LINES = 10000               # requests noted per revision (Cloud Run's request log; a canary's split)
 SERVICE_ID = re.compile(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$")   # begins with a letter, < 50 characters
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 REGION_NAME = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
@@ -154,6 +155,8 @@ class Revision:
     instance: Instance | None = None
     last_request: float = 0.0           # time.monotonic() of the last request routed here
     log: deque = field(default_factory=lambda: deque(maxlen=LOG_LINES))
+    requests: deque = field(default_factory=lambda: deque(maxlen=REQUEST_LINES))  # (time, method, url)
+    served: int = 0                     # requests routed here since it was created
 
     def __post_init__(self):
         self.ready = self.ready or Condition("Ready", State.CONDITION_RECONCILING, changed_at=self.created_at)

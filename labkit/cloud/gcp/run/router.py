@@ -93,6 +93,9 @@ def pick(backend, service, environ, tag: str | None):
         if revision is None:
             return NOT_FOUND if tag is not None else UNAVAILABLE
         revision.last_request = time.monotonic()
+        revision.served += 1
+        revision.requests.append((backend.clock(), environ.get("REQUEST_METHOD", "GET"),
+                                  f"https://{environ.get('HTTP_HOST', '')}{environ.get('PATH_INFO') or '/'}"))
         instance = revision.instance
         upstream = instance.upstream if instance is not None and not instance.stopping else None
     if upstream is None:
