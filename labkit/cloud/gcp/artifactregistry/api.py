@@ -2,10 +2,12 @@
 client library's own messages; the rules are models.py's."""
 from __future__ import annotations
 
+from urllib.parse import quote, unquote
+
 from google.cloud import artifactregistry_v1 as ar
 from google.protobuf import timestamp_pb2
 
-from labkit.cloud.gcp import operations
+from labkit.cloud.gcp import errors, operations
 from labkit.cloud.gcp.artifactregistry import models
 from labkit.cloud.gcp.hosting import GoogleService
 from labkit.cloud.gcp.paging import page
@@ -80,3 +82,92 @@ def list_docker_images(state, request: ar.ListDockerImagesRequest):
 @service.method("GetDockerImage")
 def get_docker_image(state, request: ar.GetDockerImageRequest):
     return docker_image_message(models.backend(state).docker_image(request.name))
+
+
+# -- packages, versions and tags: the same images seen the generic way (a Docker image is a package,
+# each digest a version, each docker tag a tag pointing at a version) ------------------------------
+def _package_id(image: str) -> str:
+    return quote(image, safe="")
+
+
+def _packages(state, repository_name: str) -> dict[str, list]:
+    """package id -> its images, in push order."""
+    out: dict[str, list] = {}
+    for image in models.backend(state).docker_images(repository_name):
+        out.setdefault(_package_id(image.image), []).append(image)
+    return out
+
+
+def _package_images(state, package_name: str) -> list:
+    repository_name, sep, package = package_name.partition("/packages/")
+    if not sep or "/" in package:
+        raise errors.InvalidArgument(f"Invalid package name {package_name!r}.")  # assumed wording
+    images = _packages(state, repository_name).get(quote(unquote(package), safe=""))
+    if not images:
+        raise errors.NotFound("Requested entity was not found.")
+    return images
+
+
+def _package_message(repository_name: str, package: str, images: list) -> ar.Package:
+    return ar.Package(name=f"{repository_name}/packages/{package}", display_name=unquote(package),
+                      create_time=_time(min(i.uploaded_at for i in images)),
+                      update_time=_time(max(i.uploaded_at for i in images)))
+
+
+def _version_message(package_name: str, image, full: bool) -> ar.Version:
+    version = ar.Version(name=f"{package_name}/versions/{image.digest}", create_time=_time(image.uploaded_at),
+                         update_time=_time(image.uploaded_at))
+    if full:
+        version.related_tags = [ar.Tag(name=f"{package_name}/tags/{t}", version=version.name) for t in image.tags]
+    return version
+
+
+@service.method("ListPackages")
+def list_packages(state, request: ar.ListPackagesRequest):
+    packages = _packages(state, request.parent)
+    items, token = page(sorted(packages), request.page_size, request.page_token)
+    return ar.ListPackagesResponse(packages=[_package_message(request.parent, p, packages[p]) for p in items],
+                                   next_page_token=token)
+
+
+@service.method("GetPackage")
+def get_package(state, request: ar.GetPackageRequest):
+    images = _package_images(state, request.name)
+    repository_name, _, package = request.name.partition("/packages/")
+    return _package_message(repository_name, quote(unquote(package), safe=""), images)
+
+
+@service.method("ListVersions")
+def list_versions(state, request: ar.ListVersionsRequest):
+    images = _package_images(state, request.parent)
+    full = request.view == ar.VersionView.FULL
+    items, token = page(images, request.page_size, request.page_token)
+    return ar.ListVersionsResponse(versions=[_version_message(request.parent, i, full) for i in items],
+                                   next_page_token=token)
+
+
+@service.method("GetVersion")
+def get_version(state, request: ar.GetVersionRequest):
+    package_name, sep, digest = request.name.partition("/versions/")
+    for image in _package_images(state, package_name) if sep else []:
+        if image.digest == digest:
+            return _version_message(package_name, image, request.view == ar.VersionView.FULL)
+    raise errors.NotFound("Requested entity was not found.")
+
+
+@service.method("ListTags")
+def list_tags(state, request: ar.ListTagsRequest):
+    tags = [ar.Tag(name=f"{request.parent}/tags/{t}", version=f"{request.parent}/versions/{i.digest}")
+            for i in _package_images(state, request.parent) for t in i.tags]
+    tags.sort(key=lambda t: t.name)
+    items, token = page(tags, request.page_size, request.page_token)
+    return ar.ListTagsResponse(tags=items, next_page_token=token)
+
+
+@service.method("GetTag")
+def get_tag(state, request: ar.GetTagRequest):
+    package_name, sep, tag = request.name.partition("/tags/")
+    for image in _package_images(state, package_name) if sep else []:
+        if tag in image.tags:
+            return ar.Tag(name=request.name, version=f"{package_name}/versions/{image.digest}")
+    raise errors.NotFound("Requested entity was not found.")

@@ -118,6 +118,23 @@ def test_5_login_takes_oauth2accesstoken_and_the_local_token_only(env):
     assert tags == {"v1", "v2"}
 
 
+def test_5b_packages_versions_and_tags_see_the_same_images(env):
+    repo = f"{PARENT}/repositories/my-repo"
+    for kind in ("grpc", "rest"):
+        client = env[kind]
+        [package] = list(client.list_packages(parent=repo))
+        assert package.name == f"{repo}/packages/my-app" and package.display_name == "my-app"
+        assert client.get_package(name=package.name).name == package.name
+        [version] = list(client.list_versions(request={"parent": package.name, "view": ar.VersionView.FULL}))
+        digest = version.name.rsplit("/versions/", 1)[1]
+        assert digest.startswith("sha256:") and sorted(t.name.rsplit("/", 1)[1] for t in version.related_tags) == \
+            ["v1", "v2"]
+        assert client.get_version(name=version.name).name == version.name
+        tags = list(client.list_tags(parent=package.name))
+        assert [(t.name.rsplit("/", 1)[1], t.version) for t in tags] == [("v1", version.name), ("v2", version.name)]
+        assert client.get_tag(name=f"{package.name}/tags/v2").version == version.name
+
+
 def test_6_an_image_name_needs_three_parts_and_the_project_must_be_ours(env):
     _config(env["home"], {"credHelpers": {HOST: "gcloud"}})
     env["docker"]("tag", f"{IMAGE}:v1", f"{HOST}/{PROJECT}/my-repo:v1")
