@@ -6,6 +6,7 @@ pinned to the local cloud the kernel uses, never to Google.
     services = gcp.run_client(transport="rest")    # the same over REST
     gcp.revisions_client(), gcp.artifact_registry_client()
     gcp.PROJECT_ID, gcp.REGION                     # "labkit-project", "asia-northeast3"
+    gcp.warm_up()                                  # the cloud loads its Google APIs now, in the background
 
 gRPC goes to 127.0.0.1:PORT (the cloud's one port: it tells HTTP/2 from HTTP/1.1), REST to
 http://127.0.0.1:PORT/gcp/<api>. Credentials are anonymous: the local cloud needs none, and no
@@ -21,7 +22,7 @@ from labkit.cloud.gcp.project import ACCESS_TOKEN, DEFAULT_PROJECT, DEFAULT_REGI
 PROJECT_ID = DEFAULT_PROJECT
 REGION = DEFAULT_REGION
 __all__ = ["PROJECT_ID", "PROJECT_NUMBER", "REGION", "ACCESS_TOKEN", "run_client", "revisions_client",
-           "artifact_registry_client", "endpoint"]
+           "artifact_registry_client", "endpoint", "warm_up"]
 
 _LOOPBACK = re.compile(r"^http://127\.0\.0\.1:(\d{1,5})$")
 _channels: dict[int, object] = {}
@@ -36,6 +37,23 @@ def endpoint(given: str | None = None) -> str:
     if not _LOOPBACK.match(value):
         raise ValueError(f"labkit.gcp only talks to the local cloud on 127.0.0.1, not {value}")
     return value
+
+
+def warm_up(endpoint: str | None = None) -> threading.Thread:
+    """Have the cloud load its Google APIs now, in the background (about a second, once per cloud),
+    so the notebook's first Google call does not wait for it."""
+    import urllib.request
+
+    url = f"{globals()['endpoint'](endpoint)}/gcp/"
+
+    def load():
+        try:
+            urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=30).read()
+        except OSError:
+            pass  # the first real call will say what is wrong
+    thread = threading.Thread(target=load, name="labkit-gcp-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_client(transport: str = "grpc", endpoint: str | None = None):

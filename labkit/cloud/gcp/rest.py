@@ -57,6 +57,12 @@ def error_response(exc: errors.GcpError) -> Response:
 
 def _answer(state, request: Request):
     api, _, path = request.path[len(PREFIX):].partition("/")
+    if not api:  # GET /gcp/: which APIs this cloud serves (and, the first time, loading them: a warm-up)
+        from google.protobuf import struct_pb2
+
+        listing = struct_pb2.Struct()
+        listing.update({"apis": sorted(_all_routes()), "grpc": grpc_proto_services()})
+        return listing
     path = "/" + path
     routes = _all_routes().get(api)
     if routes is None:
@@ -126,6 +132,10 @@ def _field(message_descriptor, parts):
             return None
         message_descriptor = field.message_type
     return field
+
+
+def grpc_proto_services() -> list[str]:
+    return sorted({m.proto_service for service in hosting.services() for m in service.methods.values()})
 
 
 # -- routes from the client libraries' http_options ----------------------------------------------------
