@@ -63,3 +63,15 @@ class Unavailable(GcpError):
 
 class DeadlineExceeded(GcpError):
     code, http_status = grpc.StatusCode.DEADLINE_EXCEEDED, 504
+
+
+def permission_denied(permission: str, resource: str, service: str) -> PermissionDenied:
+    """IAM's refusal as Google words it, with the ErrorInfo detail clients read (`exc.reason`):
+    "Permission 'artifactregistry.repositories.create' denied on resource
+    '//artifactregistry.googleapis.com/projects/P/locations/L' (or it may not exist)."."""
+    from google.rpc import error_details_pb2
+
+    info = error_details_pb2.ErrorInfo(reason="IAM_PERMISSION_DENIED", domain="iam.googleapis.com",
+                                       metadata={"permission": permission, "resource": resource})
+    return PermissionDenied(f"Permission '{permission}' denied on resource '//{service}/{resource}' "
+                            f"(or it may not exist).", details=[info])

@@ -96,8 +96,7 @@ def _project(project: str, permission: str, resource: str) -> str:
     """The local cloud has one project (its id, or its number): any other is denied as IAM denies it."""
     if project in (DEFAULT_PROJECT, PROJECT_NUMBER):
         return DEFAULT_PROJECT
-    raise errors.PermissionDenied(f"Permission '{permission}' denied on resource "
-                                  f"'//artifactregistry.googleapis.com/{resource}' (or it may not exist).")
+    raise errors.permission_denied(permission, resource, "artifactregistry.googleapis.com")
 
 
 class ArtifactRegistry:

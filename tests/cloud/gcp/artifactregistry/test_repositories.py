@@ -77,9 +77,13 @@ def test_a_location_artifact_registry_lacks_is_refused(client):
 def test_another_project_is_denied_as_iam_denies_it(client):
     with _raises(client, exceptions.PermissionDenied, exceptions.Forbidden,
                  "Permission 'artifactregistry.repositories.create' denied on resource "
-                 "'//artifactregistry.googleapis.com/projects/someone-else/locations/asia-northeast3'"):
+                 "'//artifactregistry.googleapis.com/projects/someone-else/locations/asia-northeast3'") as caught:
         client.create_repository(parent="projects/someone-else/locations/asia-northeast3", repository_id="x",
                                  repository=DOCKER)
+    # the ErrorInfo detail reaches the client over both transports (gRPC: grpc-status-details-bin)
+    assert caught.value.reason == "IAM_PERMISSION_DENIED" and caught.value.domain == "iam.googleapis.com"
+    assert caught.value.metadata == {"permission": "artifactregistry.repositories.create",
+                                     "resource": "projects/someone-else/locations/asia-northeast3"}
 
 
 def test_list_docker_images_of_a_missing_repository_is_not_found(client):
