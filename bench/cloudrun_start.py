@@ -51,11 +51,11 @@ def push_lesson_image(port: int, work: Path) -> None:
 
     from google.cloud import artifactregistry_v1 as ar
 
+    from labkit import gcp
     from labkit.cloud.gcp.project import ACCESS_TOKEN
     from labkit.docker.cli import main as docker
-    from tests.cloud.gcp.clients import grpc_client
 
-    registry = grpc_client(ar.ArtifactRegistryClient, port)
+    registry = gcp.artifact_registry_client(endpoint=f"http://127.0.0.1:{port}")
     registry.create_repository(parent=PARENT, repository_id="my-repo",
                                repository=ar.Repository(format_=ar.Repository.Format.DOCKER)).result(timeout=30)
     app = work / "app"
@@ -146,9 +146,7 @@ def timed_requests(port: int, host: str) -> tuple[float, collections.Counter]:
 
 
 def measure(work: Path) -> dict:
-    from google.cloud import run_v2
-
-    from tests.cloud.gcp.clients import grpc_client
+    from labkit import gcp
 
     argv, env, port = labkit_server(work, warm=True)
     env["LABKIT_CLOUDRUN_SEED"] = "10"
@@ -160,7 +158,7 @@ def measure(work: Path) -> dict:
         while get(port, "127.0.0.1")[0] == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         push_lesson_image(port, work)
-        services = grpc_client(run_v2.ServicesClient, port)
+        services = gcp.run_client(endpoint=f"http://127.0.0.1:{port}")  # as a notebook makes it
         list(services.list_services(parent=PARENT))  # the channel connected, the cloud's gRPC server up
         figures = {}
         seconds, _ = timed_start(services, port, "bench-cold")

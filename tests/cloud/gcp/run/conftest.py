@@ -11,9 +11,9 @@ import pytest
 import requests
 from google.cloud import run_v2
 
+from labkit import gcp
 from labkit.cloud.gcp.project import ACCESS_TOKEN, DEFAULT_PROJECT
 from labkit.cloud.process import start_cloud
-from tests.cloud.gcp.clients import grpc_client, rest_client
 from tests.cloud.helpers import Registry
 from tests.cloud.local_cloud import wait_for  # noqa: F401 (the tests' poller)
 from tests.cloud.runtime.images import stand_in_image
@@ -65,7 +65,7 @@ def push_app(endpoint: str, image: str = "my-app", tag: str = "v1", app: str = A
     from google.api_core import exceptions
     from google.cloud import artifactregistry_v1 as ar
 
-    registry_client = rest_client(ar.ArtifactRegistryClient, int(endpoint.rsplit(":", 1)[1]), "artifactregistry")
+    registry_client = gcp.artifact_registry_client(transport="rest", endpoint=endpoint)  # REST: in-process clouds too
     try:
         registry_client.create_repository(parent=PARENT, repository_id=REPOSITORY, repository=ar.Repository(
             format_=ar.Repository.Format.DOCKER)).result(timeout=30)
@@ -88,17 +88,18 @@ def image(run_cloud) -> str:
 
 @pytest.fixture(scope="module")
 def services(run_cloud):
-    return grpc_client(run_v2.ServicesClient, run_cloud.port)
+    """labkit.gcp.run_client(), as a notebook makes it (gRPC, the client's default transport)."""
+    return gcp.run_client(endpoint=run_cloud.endpoint)
 
 
 @pytest.fixture(scope="module")
 def revisions(run_cloud):
-    return grpc_client(run_v2.RevisionsClient, run_cloud.port)
+    return gcp.revisions_client(endpoint=run_cloud.endpoint)
 
 
 @pytest.fixture(scope="module")
 def rest_services(run_cloud):
-    return rest_client(run_v2.ServicesClient, run_cloud.port, "run")
+    return gcp.run_client(transport="rest", endpoint=run_cloud.endpoint)
 
 
 def service_of(image: str, text: str = "Hello from GCP!", **template) -> run_v2.Service:
