@@ -688,9 +688,12 @@ class CloudRunBackend:
                               if isinstance(failure, errors.FailedPrecondition) else run_v2.Condition.CommonReason.UNKNOWN)
         done = [(g, op) for g, op in service.waiting if g <= service.generation]
         service.waiting = [(g, op) for g, op in service.waiting if g > service.generation]
+        proto = self.service_proto(service) if done else None
         for _generation, operation in done:
+            if hasattr(operation, "set_metadata"):
+                operation.set_metadata(proto)  # the operation's metadata: the Service as it ended
             if failure is None:
-                operation.finish(self.service_proto(service))
+                operation.finish(proto)
             else:
                 operation.fail(failure)
 

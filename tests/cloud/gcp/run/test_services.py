@@ -36,7 +36,7 @@ def test_create_service_result_is_ready_and_its_url_answers(services, run_cloud,
     assert service.latest_ready_revision == service.latest_created_revision
     assert [(t.type_, t.percent) for t in service.traffic_statuses] == [(LATEST, 100)]
     assert service.terminal_condition.type_ == "Ready" and service.terminal_condition.state == READY
-    assert op.metadata.name == f"{PARENT}/services/hello"
+    assert op.metadata.name == f"{PARENT}/services/hello" and op.metadata.latest_ready_revision  # as it ended
     assert get(run_cloud, service.uri).status_code == 403  # not public yet (no --allow-unauthenticated)
     make_public(services, service.name)
     answer = get(run_cloud, service.uri)
