@@ -21,7 +21,7 @@ from tests.cloud.runtime.images import stand_in_image
 PARENT = "projects/labkit-project/locations/asia-northeast3"
 SEED = "20261201"
 IDLE_S = "1.5"          # scale to zero after 1.5 s without requests (the cloud's default: 60 s)
-START_TIMEOUT_S = "2"   # an app that never listens fails after 2 s (default: 20 s)
+START_TIMEOUT_S = "10"  # an app that never listens fails after 10 s (default: 20 s; a loaded machine is slow)
 AR_HOST = "asia-northeast3-docker.pkg.dev"
 REPOSITORY = "my-repo"
 APP = """\

@@ -118,12 +118,12 @@ def test_refusals_raise_the_google_api_core_classes(services, image):
     assert still.terminal_condition.state == run_v2.Condition.State.CONDITION_FAILED
 
 
-def test_a_container_that_never_listens_fails_its_revision_and_the_old_one_serves(services, run_cloud, image):
-    silent = push_app(run_cloud.endpoint, "silent", "v1", app="import time\nprint('not listening', flush=True)\n"
-                                                              "time.sleep(60)\n")
+def test_a_container_that_exits_fails_its_revision_and_the_old_one_serves(services, revisions, run_cloud, image):
+    crash = push_app(run_cloud.endpoint, "crash", "v1", app="import sys\nprint('ModuleNotFoundError: No module "
+                                                            "named flask', file=sys.stderr)\nsys.exit(1)\n")
     service = services.create_service(parent=PARENT, service_id="fails", service=service_of(image)).result(30)
     make_public(services, service.name)
-    service.template = service_of(silent).template
+    service.template = service_of(crash).template
     with pytest.raises(exceptions.FailedPrecondition) as raised:
         services.update_service(service=service).result(timeout=30)
     assert "is not ready and cannot serve traffic. The user-provided container failed to start and listen on " \
@@ -132,6 +132,9 @@ def test_a_container_that_never_listens_fails_its_revision_and_the_old_one_serve
     assert short(now.latest_created_revision).startswith("fails-00002-")
     assert now.latest_ready_revision == service.latest_ready_revision
     assert get(run_cloud, now.uri).text == "Hello from GCP!"
+    failed = now.latest_created_revision
+    ready = {c.type_: c for c in revisions.get_revision(name=failed).conditions}["Ready"]
+    assert ready.state == run_v2.Condition.State.CONDITION_FAILED and "PORT=8080" in ready.message
 
 
 def test_an_image_never_pushed_fails_and_the_url_answers_503(services, run_cloud):
