@@ -29,7 +29,7 @@ REAL_AWS_VARIABLES = (
 REAL_GCP_VARIABLES = (
     "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_QUOTA_PROJECT", "GOOGLE_API_USE_CLIENT_CERTIFICATE",
     "GOOGLE_API_USE_MTLS_ENDPOINT", "GOOGLE_API_CERTIFICATE_CONFIG", "GOOGLE_CLOUD_UNIVERSE_DOMAIN",
-    "GCE_METADATA_ROOT", "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", "CLOUDSDK_CORE_ACCOUNT",
+    "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", "CLOUDSDK_CORE_ACCOUNT",
     "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE", "CLOUDSDK_ACTIVE_CONFIG_NAME",
     "CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN", "CLOUDSDK_API_ENDPOINT_OVERRIDES_ARTIFACTREGISTRY",
 )
@@ -38,18 +38,24 @@ REAL_GCP_VARIABLES = (
 def gcloud_files(settings: Settings) -> Path:
     """A gcloud configuration folder of the local cloud's own (CLOUDSDK_CONFIG), so ~/.config/gcloud
     and its Application Default Credentials are never read: the course's project and region, no
-    credentials sent, and the APIs the course uses at the local cloud (api_endpoint_overrides)."""
+    credentials sent, and the APIs the course uses at the local cloud (api_endpoint_overrides).
+    `gcloud run` puts the region in front of the override's host (`asia-northeast3-127.0.0.1` would be
+    a DNS query leaving the machine): its override is `[::1]`, which gcloud then refuses as a URL
+    before sending anything (gcloud run does not work against the local cloud yet; `artifacts` does).
+    The `gce` file tells gcloud it is not on Compute Engine, so it never asks DNS for
+    metadata.google.internal."""
     from labkit.cloud.gcp.project import DEFAULT_PROJECT, DEFAULT_REGION as GCP_REGION
 
     folder = settings.home / "gcloud"
     (folder / "configurations").mkdir(parents=True, exist_ok=True)
     (folder / "active_config").write_text("default")
+    (folder / "gce").write_text("False")  # gcloud's cache of "am I on GCE?"
     (folder / "configurations" / "config_default").write_text(
         f"[core]\nproject = {DEFAULT_PROJECT}\ndisable_usage_reporting = true\n"
         f"[auth]\ndisable_credentials = true\n"
         f"[component_manager]\ndisable_update_check = true\n"
         f"[run]\nregion = {GCP_REGION}\n[artifacts]\nlocation = {GCP_REGION}\n"
-        f"[api_endpoint_overrides]\nrun = {settings.endpoint}/gcp/run/\n"
+        f"[api_endpoint_overrides]\nrun = http://[::1]:{settings.aws_port}/gcp/run/\n"
         f"artifactregistry = {settings.endpoint}/gcp/artifactregistry/\n")
     return folder
 
@@ -102,6 +108,7 @@ def gcp_environment(settings: Settings) -> dict[str, str]:
         "NO_GCE_CHECK": "true",
         "GCE_METADATA_HOST": host,  # were anything to ask the metadata server anyway: the local cloud
         "GCE_METADATA_IP": host,
+        "GCE_METADATA_ROOT": host,  # gcloud's name for it (and google-auth's older one)
         # requests (REST clients, google-auth) and gRPC honour proxy variables: the local cloud is
         # reached directly, never through a proxy that would carry the calls off the machine
         "NO_PROXY": "127.0.0.1,localhost",

@@ -5,6 +5,11 @@ GOOGLE_APPLICATION_CREDENTIALS, no metadata server), and the project is the cour
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+
+import pytest
 
 from tests.safety.test_no_real_cloud import hostile_environment, run_python
 
@@ -69,4 +74,23 @@ def test_google_clients_reach_the_local_cloud_only(cloud, tmp_path):
     assert report["run"] == ["ServicesClient", "RevisionsClient"]
     assert "only talks to the local cloud on 127.0.0.1" in report["refused"]
     log = (tmp_path / "net.log").read_text()
+    assert "BLOCKED" not in log and f"ok 127.0.0.1:{cloud.port}" in log
+
+
+@pytest.mark.skipif(shutil.which("gcloud") is None, reason="the real gcloud is not installed here")
+def test_the_real_gcloud_after_labkit_env_reaches_the_local_cloud_only(cloud, tmp_path):
+    """gcloud (on this machine, not on a student's) with `labkit env`'s configuration: `artifacts` goes
+    to the local cloud, `run` is refused before sending anything, and neither asks DNS for
+    metadata.google.internal (the guard records and blocks name lookups too)."""
+    env = gcp_hostile_environment(tmp_path, cloud)
+    env["CLOUDSDK_PYTHON_SITEPACKAGES"] = "1"  # gcloud runs python -S otherwise: no sitecustomize, no guard
+    exports = subprocess.run([sys.executable, "-m", "labkit.cli", "env"], env=env, capture_output=True, text=True,
+                             check=True).stdout
+    script = (f"{exports}\ngcloud artifacts repositories list --location=asia-northeast3 --format=json\n"
+              "gcloud run services list --region=asia-northeast3 || true\n")
+    out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().startswith("[")
+    log = (tmp_path / "net.log").read_text()
+    assert "gcloud" in log  # gcloud's python ran under the guard
     assert "BLOCKED" not in log and f"ok 127.0.0.1:{cloud.port}" in log
