@@ -24,7 +24,7 @@ def test_gcp_environment_names_the_course_project_and_a_gcloud_config_of_its_own
     assert env["GCE_METADATA_HOST"] == "127.0.0.1:4599"
     config = (tmp_path / "home" / "gcloud" / "configurations" / "config_default").read_text()
     assert env["CLOUDSDK_CONFIG"] == str(tmp_path / "home" / "gcloud")
-    assert "run = http://127.0.0.1:4599/gcp/run/\n" in config
+    assert "run = http://[::1]:4599/gcp/run/\n" in config  # see labkit.env.gcloud_files: gcloud run's regional prefix
     assert "artifactregistry = http://127.0.0.1:4599/gcp/artifactregistry/\n" in config
     assert "disable_credentials = true" in config and "project = labkit-project" in config
 
