@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from urllib.parse import quote, unquote
 
 from google.protobuf import descriptor, json_format
 from werkzeug.wrappers import Request, Response
@@ -56,7 +57,9 @@ def error_response(exc: errors.GcpError) -> Response:
 
 
 def _answer(state, request: Request):
-    api, _, path = request.path[len(PREFIX):].partition("/")
+    # matched undecoded: a name's escaped slash (dockerImages/team%2Fmy-app@...) must stay inside its segment
+    raw = (request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or quote(request.path)).split("?")[0]
+    api, _, path = raw[len(PREFIX):].partition("/") if raw.startswith(PREFIX) else request.path[len(PREFIX):].partition("/")
     if not api:  # GET /gcp/: which APIs this cloud serves (and, the first time, loading them: a warm-up)
         from google.protobuf import struct_pb2
 
@@ -85,7 +88,7 @@ def _request_message(method, match, fields, body_field, request: Request):
             target = pb if body_field == "*" else getattr(pb, body_field)
             json_format.Parse(raw, target, ignore_unknown_fields=True)
         for group, field_path in fields.items():
-            _set(pb, field_path, match.group(group))
+            _set(pb, field_path, unquote(match.group(group)))
         query = _query_dict(pb.DESCRIPTOR, request.args)
         if query:
             json_format.ParseDict(query, pb, ignore_unknown_fields=True)

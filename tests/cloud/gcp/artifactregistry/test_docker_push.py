@@ -135,6 +135,19 @@ def test_5b_packages_versions_and_tags_see_the_same_images(env):
         assert client.get_tag(name=f"{package.name}/tags/v2").version == version.name
 
 
+def test_5c_an_image_name_with_a_slash_is_escaped_in_its_resource_name(env):
+    env["docker"]("tag", f"{IMAGE}:v1", f"{HOST}/{PROJECT}/my-repo/team/web:v1")
+    assert env["docker"]("push", f"{HOST}/{PROJECT}/my-repo/team/web:v1").code == 0
+    for kind in ("grpc", "rest"):
+        images = [i for i in env[kind].list_docker_images(parent=f"{PARENT}/repositories/my-repo")
+                  if "/team/web@" in i.uri]
+        assert len(images) == 1 and "/dockerImages/team%2Fweb@sha256:" in images[0].name
+        assert env[kind].get_docker_image(name=images[0].name).uri == images[0].uri
+        package = f"{PARENT}/repositories/my-repo/packages/team%2Fweb"
+        assert env[kind].get_package(name=package).display_name == "team/web"
+        assert [t.name.rsplit("/", 1)[1] for t in env[kind].list_tags(parent=package)] == ["v1"]
+
+
 def test_6_an_image_name_needs_three_parts_and_the_project_must_be_ours(env):
     _config(env["home"], {"credHelpers": {HOST: "gcloud"}})
     env["docker"]("tag", f"{IMAGE}:v1", f"{HOST}/{PROJECT}/my-repo:v1")
