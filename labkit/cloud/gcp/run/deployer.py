@@ -11,7 +11,9 @@ template sets one).
   default IDLE_S; real Cloud Run keeps an idle instance up to 15 minutes) stops, unless the
   template's scaling.min_instance_count asks to keep one; the next request routed to the revision
   starts one again (a cold start: the request waits for it, AUTOSCALING in the revision's log);
-- one instance per revision at most (real Cloud Run scales out to max_instance_count).
+- Known gap: one instance per revision at most (real Cloud Run scales out to max_instance_count);
+  concurrency and request timeouts are not enforced; a request running longer than idle_s may see its
+  instance stopped (the router notes when a request starts, not when it ends).
 
 The revision's log (`Revision.log`: the container's output and Cloud Run's own lines, as in the
 revision's logs in Cloud Logging) is kept in memory per revision; Cloud Logging can serve it later.

@@ -14,6 +14,9 @@ it fails and the old traffic keeps serving (what Cloud Run's `reconciling` field
     a missing revision   the operation fails (Revision '...' does not exist or is deleted. ...)
     a failed revision    the operation fails (Revision '...' is not ready and cannot serve traffic. ...)
 
+Known gaps (docs/fidelity.md, Cloud Run): several refusal texts are assumed (marked there); deleted
+services and revisions are not kept for show_deleted; the hash in the hash-based URL is ours.
+
 Obtain the backend with `backend(state)`; CloudState.reset() drops it. Times from `state.clock`, ids
 from `state.ids`; every public method holds `state.lock`.
 """

@@ -11,6 +11,9 @@ Per request, as Cloud Run's front end decides it:
 3. a revision by the serving traffic's percents (weighted random from the backend's `random`, seeded
    by LABKIT_CLOUDRUN_SEED, deterministic in tests), its instance started if it scaled to zero;
    none can serve: 503.
+
+Known gaps: plain HTTP only (no certificates for these names); bearer tokens are not verified; the
+split is a per-request random draw, not Cloud Run's own balancing (docs/fidelity.md, Cloud Run).
 """
 from __future__ import annotations
 
