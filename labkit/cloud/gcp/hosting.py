@@ -98,11 +98,13 @@ def call(state, method: Method, request):
         raise errors.Unimplemented(f"The labkit local cloud does not emulate {method.full_name} "
                                    f"(its gRPC path {method.path}).")
     if lock:
-        with state.lock:
-            response = handler(state, request)
-            return response.proto() if isinstance(response, operations.Op) else response
-    response = handler(state, request)
-    return response.proto() if isinstance(response, operations.Op) else response
+        with state.lock:  # the answer is shaped from live objects: nothing may change them meanwhile
+            return _message(handler(state, request), operations.Op)
+    return _message(handler(state, request), operations.Op)
+
+
+def _message(response, op_class):
+    return response.proto() if isinstance(response, op_class) else response
 
 
 def internal_error(exc: Exception) -> errors.GcpError:
