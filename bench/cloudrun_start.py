@@ -78,8 +78,8 @@ def push_lesson_image(port: int, work: Path) -> None:
             os.chdir(old)
 
 
-def get(port: int, host: str) -> tuple[int, str]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": host})
+def get(port: int, host: str, path: str = "/") -> tuple[int, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read().decode()
@@ -138,11 +138,24 @@ def split(services, service) -> object:
     return services.update_service(service=service).result(timeout=60)
 
 
-def timed_requests(port: int, host: str) -> tuple[float, collections.Counter]:
+def timed_requests(port: int, host: str, path: str = "/") -> tuple[float, collections.Counter]:
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        answers = collections.Counter(text for _, text in pool.map(lambda _: get(port, host), range(REQUESTS)))
+        answers = collections.Counter(text for _, text in pool.map(lambda _: get(port, host, path), range(REQUESTS)))
     return time.perf_counter() - started, answers
+
+
+def plain_requests(services, port: int) -> float:
+    """1,000 requests to a service of Python's http.server (keep-alive), the tests' app."""
+    from tests.cloud.gcp.run.conftest import make_public, push_app, service_of as plain_service
+
+    image = push_app(f"http://127.0.0.1:{port}", "plain-app")
+    service = services.create_service(parent=PARENT, service_id="plain", service=plain_service(image)).result(60)
+    make_public(services, service.name)
+    seconds, answers = timed_requests(port, host_of(service.uri))
+    if answers != {"Hello from GCP!": REQUESTS}:
+        raise SystemExit(f"the plain app answered {dict(answers)}")
+    return seconds
 
 
 def measure(work: Path) -> dict:
@@ -172,6 +185,12 @@ def measure(work: Path) -> dict:
         figures["requests"] = {"label": f"{REQUESTS:,} requests through the router (10/90)", "seconds": round(seconds, 3),
                                "goal": "requests_s", "v2_share": round(share, 3),
                                "answers": dict(answers), "with_services": memory_of(proc.pid)}
+        figures["plain"] = {"label": "the same, to a plain http.server app", "goal": "requests_s",
+                            "seconds": round(plain_requests(services, port), 3),
+                            "note": "keep-alive, no Flask: the router's own share"}
+        figures["gateway"] = {"label": f"{REQUESTS:,} GETs of /_labkit/health (no router)", "goal": "requests_s",
+                              "seconds": round(timed_requests(port, "127.0.0.1", "/_labkit/health")[0], 3),
+                              "note": "the cloud's HTTP server alone"}
         return figures
     finally:
         stop(proc)
@@ -185,6 +204,8 @@ def report(figures: dict) -> str:
         line = f"  {figure['label']:<46} {figure['seconds']:6.3f} s (goal <= {goal:.0f} s) [{verdict}]"
         if "v2_share" in figure:
             line += f"   v2 got {figure['v2_share'] * 100:.1f} % (goal 10 %)"
+        if "note" in figure:
+            line += f" ({figure['note']})"
         if "with_services" in figure:
             m = figure["with_services"]
             line += f"\n  cloud + 3 revisions running: {m['pss_mb']:.1f} / {m['rss_mb']:.1f} MB (PSS / RSS)"
