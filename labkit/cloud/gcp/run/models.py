@@ -326,8 +326,7 @@ class CloudRunBackend:
         project the caller cannot see."""
         if project in (DEFAULT_PROJECT, PROJECT_NUMBER):
             return DEFAULT_PROJECT
-        raise errors.PermissionDenied(f"Permission '{verb}' denied on resource '{resource}' (or resource may not "
-                                      f"exist).")
+        raise errors.permission_denied(verb, resource, "run.googleapis.com")
 
     @staticmethod
     def _region(region: str) -> str:

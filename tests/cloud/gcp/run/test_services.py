@@ -97,6 +97,9 @@ def test_refusals_raise_the_google_api_core_classes(services, image):
         services.create_service(parent=PARENT, service_id="strict", service=service_of(image))
     with pytest.raises(exceptions.NotFound, match="Resource 'nope' of kind 'SERVICE' in region 'asia-northeast3'"):
         services.get_service(name=f"{PARENT}/services/nope")
+    with pytest.raises(exceptions.PermissionDenied) as denied:  # a project the caller cannot see
+        services.get_service(name="projects/someone-else/locations/asia-northeast3/services/strict")
+    assert denied.value.reason == "IAM_PERMISSION_DENIED" and "run.services.get" in denied.value.message
     service.traffic.clear()
     service.traffic.append(run_v2.TrafficTarget(type_=LATEST, percent=90))
     with pytest.raises(exceptions.InvalidArgument, match="Traffic targets sum to 90, want 100."):
