@@ -4,12 +4,14 @@ traffic split and tags through the seeded router, IAM's 403, and Cloud Run's ref
 google-api-core exceptions real code catches."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from google.api_core import exceptions
 from google.cloud import run_v2
 from google.protobuf import field_mask_pb2
 
-from tests.cloud.gcp.run.conftest import PARENT, get, hit, make_public, push_app, service_of
+from tests.cloud.gcp.run.conftest import PARENT, get, hit, make_public, push_app, service_of, wait_for
 
 LATEST = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
 REVISION = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
@@ -207,3 +209,28 @@ def test_rest_transport_reads_the_same_service(rest_services, run_cloud, image):
     updated = deploy_v2(rest_services, service, image, [run_v2.TrafficTarget(type_=LATEST, percent=100)])
     assert short(updated.latest_ready_revision).startswith("over-rest-00002-")
     assert get(run_cloud, updated.uri).text == "v2"
+
+
+def processes_of(service_id: str) -> list[int]:
+    """The processes whose environment has K_SERVICE=service_id (its revisions' containers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if f"K_SERVICE={service_id}".encode() in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def test_zz_reset_empties_cloud_run_and_its_urls(services, run_cloud, image):
+    service = services.create_service(parent=PARENT, service_id="gone", service=service_of(image)).result(30)
+    make_public(services, service.name)
+    assert get(run_cloud, service.uri).status_code == 200
+    assert processes_of("gone")
+    run_cloud.control("reset")
+    wait_for(lambda: not processes_of("gone"), 10, "the revision's container to stop")
+    assert list(services.list_services(parent=PARENT)) == []
+    answer = get(run_cloud, service.uri)
+    assert answer.status_code == 404 and "nothing answers" in answer.text  # the route went with the service
