@@ -272,3 +272,18 @@ def test_delete_removes_the_service(backend):
     assert isinstance(pending.error, errors.Aborted)  # the create still rolling out ends
     with pytest.raises(errors.NotFound):
         backend.get_service(NAME)
+
+
+def test_deploy_with_no_traffic_and_a_tag_names_the_new_revision_in_the_same_request(backend):
+    """gcloud run deploy --no-traffic --tag=green: the client names the revision (gcloud does, SERVICE-GGGGG-xyz)
+    and puts the tag on it in the same update, the old revision keeping 100%."""
+    service = create(backend)
+    v1 = settle(backend, service).name
+    op = update(backend, service, revision="my-service-00002-new", TEXT="v2",
+                traffic=[run_v2.TrafficTarget(type_=REVISION, revision=v1, percent=100),
+                         run_v2.TrafficTarget(type_=REVISION, revision="my-service-00002-new", percent=0, tag="green")])
+    assert op.result is None  # waits for the new revision
+    settle(backend, service)
+    assert [(s.revision, s.percent, s.tag) for s in op.result.traffic_statuses] == [
+        (v1, 100, ""), ("my-service-00002-new", 0, "green")]
+    assert backend.deployer.tag_hosts == ["green---my-service-123456789012.asia-northeast3.run.app"]
