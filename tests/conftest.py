@@ -6,6 +6,10 @@ import os
 
 import pytest
 
+# what a lab notebook shows (tests/notebooks/lab_outputs.py) is asserted from tests/grader too:
+# pytest's readable assertion failures there as well
+pytest.register_assert_rewrite("tests.notebooks.lab_outputs")
+
 from labkit.checks.core import CheckContext
 from labkit.cloud.process import start_cloud
 

@@ -15,6 +15,7 @@ import pytest
 
 from grader.cli import main
 from grader.samples import make_samples
+from tests.notebooks import lab_outputs
 
 SAMPLES = Path(make_samples.__file__).resolve().parent
 REPO = SAMPLES.parent.parent
@@ -61,6 +62,27 @@ def test_sample_grades_as_expected(graded, case):
         assert res["language"] == "ko"
     for key in expected.get("failed", []):  # the student's own failures, never the checker's
         assert any(r["key"] == key and not r["passed"] and r["kind"] != "infra" for r in res["results"]), (key, res["results"])
+
+
+# (lab, case): what the grader's executed notebook is held to. Lab 03's solved notebooks are not: in the
+# sandbox a kernel reaches its own cloud's port alone, not the tasks' 127.0.1.N addresses, so the
+# student's own curl and step 4's in-kernel test answer differently there (the checks, run outside, give
+# full marks); tests/notebooks/test_lab03.py and the Korean browser run hold lab 03's solved outputs.
+EXECUTED = [("lab02", "good"), ("lab02", "good_ko"), ("lab02", "untouched"), ("lab03", "untouched"),
+            ("lab09", "good"), ("lab09", "good_ko"), ("lab09", "untouched")]
+
+
+@pytest.mark.parametrize("graded,case", EXECUTED, indirect=["graded"], ids=lambda v: v)
+def test_the_executed_notebook_shows_what_the_lab_describes(graded, case):
+    """The notebook the grader ran: a solved lab shows each step's outcome (lab 09: the canary's split
+    observed, the update taking over), Run All on the untouched one fails first at step 1's test. The
+    notebook tests (tests/notebooks) do not run these again: each notebook runs once per `make test`."""
+    import nbformat
+
+    graded.require(case)
+    executed = graded.root / "autograded" / case / graded.lab / f"{graded.lab}.ipynb"
+    shows = lab_outputs.UNTOUCHED if case == "untouched" else lab_outputs.SOLVED
+    shows[graded.lab](nbformat.read(executed, as_version=4), "ko" if case.endswith("_ko") else "en")
 
 
 def test_export_and_feedback_of_the_samples(graded, tmp_path):
