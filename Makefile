@@ -1,13 +1,19 @@
 # The README's two commands: `make lab` (set up and open the course) and `make test`
-# (set up and run every test); `make instructor` opens it with nbgrader's tools. Each installs
-# into .venv first, on any machine with Python >= 3.11.
+# (set up and run the test suite, within 15 minutes on 2 cores); `make test-slow` runs the suites
+# that drive whole notebooks end to end (the browser, the grader's sample classes), `make test-all`
+# both (what CI runs, .ci/run); `make instructor` opens the course with nbgrader's tools. Each
+# installs into .venv first, on any machine with Python >= 3.11.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+# Slow suites, each of them end to end: a student in a real browser (tests/browser) and the
+# grader grading every sample class (tests/grader/test_samples.py; test_attacks.py reads the same
+# graded class). `make test` leaves them to `make test-slow`.
+SLOW_TESTS := tests/browser tests/grader/test_samples.py tests/grader/test_attacks.py
 
-.PHONY: lab instructor test install build check-build bench clean
+.PHONY: lab instructor test test-slow test-all install build check-build bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (nbgrader 0.9.6): run make PYTHON=python3.11 ...")'
@@ -32,7 +38,12 @@ instructor: $(STAMP)
 	$(BIN)/labkit lab --instructor $(LAB_ARGS)
 
 test: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(SLOW_TESTS:%=--ignore=%) $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(SLOW_TESTS) $(PYTEST_ARGS)
+
+test-all: test test-slow
 
 # Regenerate both languages and the student versions from their sources.
 build: $(STAMP)
