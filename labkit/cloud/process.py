@@ -22,6 +22,9 @@ from labkit.config import HOST
 
 READY_TIMEOUT_S = 30.0
 
+# The cloud is on 127.0.0.1: never through a proxy that http_proxy/HTTP_PROXY may name (urllib would)
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 
 class CloudStartError(RuntimeError):
     """The local cloud did not come up (port taken by something else, crash at start)."""
@@ -48,7 +51,7 @@ class CloudProcess:
             f"{self.endpoint}/_labkit/{action}", data=body, method="POST",
             headers={"Content-Type": "application/json", "X-Labkit-Token": self.token},
         )
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with _DIRECT.open(req, timeout=timeout) as resp:
             return json.loads(resp.read() or b"{}")
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -64,7 +67,7 @@ class CloudProcess:
 def health(port: int, timeout: float = 1.0) -> dict | None:
     """The cloud's /_labkit/health answer, or None if nothing healthy listens there."""
     try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/_labkit/health", timeout=timeout) as resp:
+        with _DIRECT.open(f"http://{HOST}:{port}/_labkit/health", timeout=timeout) as resp:
             data = json.loads(resp.read())
             return data if data.get("service") == "labkit" else None
     except (OSError, ValueError):

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 
 from labkit.cloud.gateway import Gateway
+from labkit.cloud.server import CloudRequestHandler
 
 AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 
@@ -32,7 +33,7 @@ def install_runtime(state, runtime) -> None:
         state.runtime = runtime
 
 
-class _Quiet(WSGIRequestHandler):
+class _Quiet(CloudRequestHandler):  # the cloud process's handler: HTTP, and gRPC on the same port
     def log_request(self, *args, **kwargs):  # one line per request would bury the test output
         pass
 

@@ -29,8 +29,8 @@ def gcp_hostile_environment(tmp_path, cloud) -> dict:
                                "client_email": "real@real-project.iam.gserviceaccount.com"}))
     env.update({"GOOGLE_APPLICATION_CREDENTIALS": str(key), "GOOGLE_CLOUD_PROJECT": "real-project",
                 "CLOUDSDK_CONFIG": str(adc.parent), "GOOGLE_API_USE_MTLS_ENDPOINT": "always",
-                "grpc_proxy": UNREACHABLE_PROXY})  # gRPC's own; an http_proxy breaks labkit.start() itself (its
-    # health check goes through requests), so that is a matter for labkit.session, not for these clients
+                "grpc_proxy": UNREACHABLE_PROXY, "http_proxy": UNREACHABLE_PROXY, "HTTP_PROXY": UNREACHABLE_PROXY,
+                "https_proxy": UNREACHABLE_PROXY, "HTTPS_PROXY": UNREACHABLE_PROXY})  # nothing may go through them
     return env
 
 

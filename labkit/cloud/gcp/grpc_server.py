@@ -60,6 +60,7 @@ def socket_path(state) -> str:
 
 def _start(state):
     folder = Path(state.home) if state.home else Path(tempfile.mkdtemp(prefix="labkit-gcp-"))
+    folder.mkdir(parents=True, exist_ok=True)  # `python -m labkit.cloud.server --home NEW` makes no folder
     path = str(folder / SOCKET_NAME)
     if len(path.encode()) > 100:  # sun_path holds 108 bytes: a deep home gets a short private folder
         path = str(Path(tempfile.mkdtemp(prefix="labkit-gcp-")) / SOCKET_NAME)

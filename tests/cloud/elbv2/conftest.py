@@ -4,47 +4,24 @@ HTTP) whose data plane a test can reach (`cloud.plane.random.seed(...)`), and re
 from __future__ import annotations
 
 import http.server
-import os
-import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
 import boto3
 import pytest
 import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from labkit.cloud.aws.elbv2 import dataplane
-from labkit.cloud.gateway import Gateway
+from tests.cloud.local_cloud import AWS, LocalCloud, aws, cli_environment, wait_for  # noqa: F401 (the tests' helpers)
 
 REGION = "ap-northeast-2"
 TOKEN = "elbv2-test-token"
-AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, *args):
-        pass
-
-
-@dataclass
-class Cloud:
-    gateway: Gateway
-    port: int
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def state(self):
-        return self.gateway.state
+class Cloud(LocalCloud):
+    """The shared in-process cloud, with what the ELBv2 tests ask of it."""
 
     @property
     def plane(self) -> dataplane.DataPlane:
@@ -67,19 +44,17 @@ class Cloud:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             return Counter(pool.map(one, range(n)))
 
-    def get(self, host: str, path: str = "/", **kwargs) -> requests.Response:
+    def get(self, host: str, path: str = "/", **kwargs) -> requests.Response:  # the whole answer: headers too
         return requests.get(self.endpoint + path, headers={"Host": host, **kwargs.pop("headers", {})}, timeout=10,
                             allow_redirects=False, **kwargs)
 
 
 @pytest.fixture(scope="module")
 def _server(tmp_path_factory):
-    gateway = Gateway(str(tmp_path_factory.mktemp("elbv2-cloud")), control_token=TOKEN)
-    server = make_server("127.0.0.1", 0, gateway, threaded=True, request_handler=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield Cloud(gateway, server.server_port)
-    server.shutdown()
-    gateway.state.reset()
+    cloud = Cloud(tmp_path_factory.mktemp("elbv2-cloud"), TOKEN)
+    yield cloud
+    cloud.stop()
+    cloud.state.reset()
 
 
 @pytest.fixture
@@ -159,17 +134,6 @@ def upstream():
             pass
 
 
-def wait_for(condition, timeout: float = 5.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def health_of(elbv2, tg_arn: str) -> list[tuple]:
     """[(port, state, reason), ...] of every target of the group."""
     found = elbv2.describe_target_health(TargetGroupArn=tg_arn)["TargetHealthDescriptions"]
@@ -199,17 +163,4 @@ def forward(*weighted) -> list[dict]:
 @pytest.fixture
 def cli_env(cloud, tmp_path):
     """Environment for the AWS CLI pointed at this cloud."""
-    if AWS is None:
-        pytest.skip("the aws CLI is not installed")
-    from labkit import env as cloud_env_module
-    from labkit.config import Settings
-
-    env = dict(os.environ)
-    cloud_env_module.apply(cloud_env_module.cloud_environment(
-        Settings(home=tmp_path / "labkit-home", aws_port=cloud.port, managed=True)), env)
-    env["HOME"] = str(tmp_path)
-    return env
-
-
-def aws(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([AWS, *args], env=env, capture_output=True, text=True, timeout=60)
+    return cli_environment(cloud.port, tmp_path)
