@@ -3,6 +3,7 @@
     labkit up                 start the local cloud (or say it already runs)
     eval "$(labkit env)"      point this shell's aws CLI at it
     labkit docker build -t my-app .   the subset of docker the course needs, without a Docker engine
+    labkit gcloud run deploy my-service --image=...   the lesson's gcloud commands against the local cloud
     labkit ecs exec --cluster my-cluster --task ID --command "cat /app/config.json"   ECS Exec
 """
 from __future__ import annotations
@@ -20,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
         from labkit.docker.cli import main as docker_main
 
         return docker_main(argv[1:])
+    if argv and argv[0] == "gcloud":  # the lesson's gcloud commands against the local cloud (labkit/gcloud)
+        from labkit.gcloud.cli import main as gcloud_main
+
+        return gcloud_main(argv[1:])
     if argv and argv[0] == "ecs":  # ECS Exec and a FARGATE_SPOT interruption (see `labkit ecs --help`)
         from labkit.ecs_cli import main as ecs_main
 
@@ -43,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("reset", help="forget everything the local cloud holds (repositories, images, ...); "
                                  "with --lab, start that lab over").add_argument("--lab", help=lab_help)
     sub.add_parser("docker", help="build, tag, push, login, images, inspect (see `labkit docker --help`)")
+    sub.add_parser("gcloud", help="the lesson's gcloud commands: run deploy, artifacts, ... (see `labkit gcloud --help`)")
     sub.add_parser("ecs", help="exec in a task's container, interrupt a FARGATE_SPOT task (see `labkit ecs --help`)")
     sub.add_parser("lab", help="open JupyterLab on the course (--instructor: with nbgrader's tools; see `labkit lab --help`)")
     args = parser.parse_args(argv)

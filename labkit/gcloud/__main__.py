@@ -1,0 +1,5 @@
+import sys
+
+from labkit.gcloud.cli import main
+
+sys.exit(main())

@@ -1,0 +1,79 @@
+"""`labkit gcloud config ...`, `services enable|list`, `auth configure-docker`, the command table's
+refusals: the words gcloud prints, state in the lab's labkit home."""
+from __future__ import annotations
+
+import json
+
+
+def test_services_enable_prints_the_operation_once_then_nothing(gcloud):
+    first = gcloud("services", "enable", "run.googleapis.com", "artifactregistry.googleapis.com")
+    assert first.stdout == ""
+    assert first.stderr.startswith('Operation "operations/acf.p2-123456789012-')
+    assert first.stderr.rstrip().endswith('" finished successfully.')
+    assert gcloud("services", "enable", "run.googleapis.com").stderr == ""  # already enabled: gcloud prints nothing
+    listed = gcloud("services", "list", "--enabled", "--format=value(config.name)").stdout.split()
+    assert {"run.googleapis.com", "artifactregistry.googleapis.com"} <= set(listed)
+
+
+def test_services_enable_refuses_an_unknown_api(gcloud):
+    done = gcloud("services", "enable", "runn.googleapis.com", check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith("ERROR: (gcloud.services.enable) PERMISSION_DENIED: Not found or permission "
+                                  "denied for service(s): runn.googleapis.com.")
+    assert "run.googleapis.com" in done.stderr  # labkit's hint lists the APIs it knows
+
+
+def test_config_set_get_list_in_the_labkit_home(gcloud):
+    env = {"CLOUDSDK_RUN_REGION": ""}  # a terminal without labkit's variables: the file decides
+    done = gcloud("config", "set", "run/region", "asia-northeast1", env=env)
+    assert done.stderr == "Updated property [run/region].\n"
+    assert gcloud("config", "get", "run/region", env=env).stdout == "asia-northeast1\n"
+    config_file = gcloud.home / "gcloud" / "configurations" / "config_default"
+    assert "region = asia-northeast1" in config_file.read_text()
+    assert gcloud("config", "set", "run/region", "asia-northeast3", env=env).returncode == 0
+    listed = gcloud("config", "list")
+    assert "[core]\n" in listed.stdout and "project = labkit-project\n" in listed.stdout
+    assert "[run]\nregion = asia-northeast3\n" in listed.stdout
+    assert "api_endpoint_overrides" not in listed.stdout  # labkit's plumbing stays out of the student's view
+    assert "Your active configuration is: [default]" in listed.stderr
+    assert json.loads(gcloud("config", "list", "--format=json").stdout)["core"]["project"] == "labkit-project"
+
+
+def test_config_set_warns_when_the_environment_overrides_it(gcloud):
+    done = gcloud("config", "set", "project", "someone-else")
+    assert "WARNING: You do not appear to have access to project [someone-else] or it does not exist." in done.stderr
+    assert ("WARNING: Property [project] is overridden by environment setting "
+            "[CLOUDSDK_CORE_PROJECT=labkit-project]") in done.stderr
+    assert gcloud("config", "get-value", "project").stdout == "labkit-project\n"
+    gcloud("config", "set", "project", "labkit-project")
+    bad = gcloud("config", "set", "run/regionx", "a", check=False)
+    assert (bad.returncode, bad.stderr) == (1, "ERROR: (gcloud.config.set) Section [run] has no property [regionx].\n")
+
+
+def test_configure_docker_writes_the_credential_helper_labkit_docker_reads(gcloud):
+    done = gcloud("auth", "configure-docker", "asia-northeast3-docker.pkg.dev")
+    assert done.stderr.startswith("Adding credentials for: asia-northeast3-docker.pkg.dev\n")
+    assert "Docker configuration file updated." in done.stderr
+    config = json.loads((gcloud.home / "docker" / "config.json").read_text())
+    assert config["credHelpers"] == {"asia-northeast3-docker.pkg.dev": "gcloud"}
+    again = gcloud("auth", "configure-docker", "asia-northeast3-docker.pkg.dev")
+    assert "gcloud credential helpers already registered correctly." in again.stderr
+    from labkit.docker.auth import get_credentials
+
+    assert get_credentials("asia-northeast3-docker.pkg.dev", home=gcloud.home)[0] == "_dcgcloud_token"
+
+
+def test_unknown_commands_and_flags_are_refused_as_gcloud_refuses_them(gcloud):
+    done = gcloud("compute", "instances", "list", check=False)
+    assert done.returncode == 2 and done.stderr.startswith("ERROR: (gcloud) Invalid choice: 'compute'.\n")
+    assert "labkit gcloud run deploy" in done.stderr  # the commands labkit knows
+    flag = gcloud("run", "deploy", "x", "--image=a", "--foo", check=False)
+    assert (flag.returncode, flag.stderr.splitlines()[0]) == (2, "ERROR: (gcloud.run.deploy) unrecognized "
+                                                                 "arguments: --foo")
+    assert "Traceback" not in done.stderr + flag.stderr
+
+
+def test_a_stopped_cloud_is_said_in_the_students_words(gcloud):
+    done = gcloud("run", "services", "list", check=False, env={"LABKIT_AWS_PORT": "9", "LABKIT_LANG": "ko"})
+    assert done.returncode == 1
+    assert done.stderr.startswith("ERROR: (gcloud.run.services.list) 로컬 클라우드가 http://127.0.0.1:9에서 응답하지")
