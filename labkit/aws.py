@@ -29,17 +29,18 @@ class Answers(Counter):
         return "\n".join(rows)
 
 
-def hit(url: str, n: int = 1, path: str | None = None, timeout: float = 10.0) -> Answers:
-    """GET `url` (an App Runner ServiceUrl, an ALB's DNS name; with or without http://) n times and
-    count the answers: the body text of a 200, else "HTTP <status>: <body>". The local cloud answers
-    these names in plain HTTP."""
+def hit(url: str, n: int = 1, path: str | None = None, timeout: float = 10.0,
+        endpoint: str | None = None) -> Answers:
+    """GET `url` (an App Runner ServiceUrl, an ALB's DNS name, a Cloud Run URL; with or without http://)
+    n times and count the answers: the body text of a 200, else "HTTP <status>: <body>". The local cloud
+    answers these names in plain HTTP; `endpoint`: that cloud (default: this process's)."""
     if path is not None:
         host, port, _ = net.split_url(url)
         url = f"http://{host}:{port}{path if path.startswith('/') else '/' + path}"
 
     def one(_):
         try:
-            status, body = net.get(url, timeout=timeout)
+            status, body = net.get(url, timeout=timeout, endpoint=endpoint)
         except OSError as exc:
             return f"{type(exc).__name__}: {exc}"
         body = body.strip()

@@ -7,6 +7,7 @@ pinned to the local cloud the kernel uses, never to Google.
     gcp.revisions_client(), gcp.artifact_registry_client()
     gcp.PROJECT_ID, gcp.REGION                     # "labkit-project", "asia-northeast3"
     gcp.warm_up()                                  # the cloud loads its Google APIs now, in the background
+    gcp.hit(service.uri, n=1000)                   # GET a Cloud Run URL n times: which answer, how often
 
 gRPC goes to 127.0.0.1:PORT (the cloud's one port: it tells HTTP/2 from HTTP/1.1), REST to
 http://127.0.0.1:PORT/gcp/<api>. Credentials are anonymous: the local cloud needs none, and no
@@ -22,7 +23,7 @@ from labkit.cloud.gcp.project import ACCESS_TOKEN, DEFAULT_PROJECT, DEFAULT_REGI
 PROJECT_ID = DEFAULT_PROJECT
 REGION = DEFAULT_REGION
 __all__ = ["PROJECT_ID", "PROJECT_NUMBER", "REGION", "ACCESS_TOKEN", "run_client", "revisions_client",
-           "artifact_registry_client", "endpoint", "warm_up"]
+           "artifact_registry_client", "endpoint", "warm_up", "hit"]
 
 _LOOPBACK = re.compile(r"^http://127\.0\.0\.1:(\d{1,5})$")
 _channels: dict[int, object] = {}
@@ -101,3 +102,12 @@ def _channel(port: int):
             _channels[port] = grpc.insecure_channel(f"ipv4:127.0.0.1:{port}",  # an address: no resolver at all
                                                    options=[("grpc.enable_http_proxy", 0)])
         return _channels[port]
+
+
+def hit(url: str, n: int = 1, path: str | None = None, timeout: float = 10.0, endpoint: str | None = None):
+    """GET a Cloud Run URL (`https://SERVICE-...run.app`, a tag's `https://TAG---...`) n times and count
+    the answers: the body of a 200, else "HTTP <status>: ..." (a canary's observed split; shown in a
+    notebook as a table of shares). The local cloud answers `*.run.app` in plain HTTP on its port."""
+    from labkit import aws
+
+    return aws.hit(url, n, path=path, timeout=timeout, endpoint=endpoint)

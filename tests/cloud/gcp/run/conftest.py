@@ -4,8 +4,6 @@ official clients pointed at it as a student's kernel makes them; a small web app
 http.server on $PORT answering $TEXT) pushed to the cloud's Artifact Registry."""
 from __future__ import annotations
 
-import collections
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -111,19 +109,6 @@ def get(cloud, url: str, path: str = "/", headers: dict | None = None) -> reques
     """GET a service URL as a student's kernel sends it (labkit/net.py): the cloud's port, by Host."""
     host = url.split("://", 1)[-1].split("/", 1)[0]
     return requests.get(cloud.endpoint + path, headers={"Host": host, **(headers or {})}, timeout=30)
-
-
-def hit(cloud, url: str, n: int) -> collections.Counter:
-    """n GETs of the URL, 8 at a time (as labkit.aws.hit sends them): the answers' texts counted."""
-    session = requests.Session()
-    host = url.split("://", 1)[-1].split("/", 1)[0]
-
-    def one(_):
-        answer = session.get(cloud.endpoint + "/", headers={"Host": host}, timeout=30)
-        return answer.text if answer.status_code == 200 else f"HTTP {answer.status_code}"
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return collections.Counter(pool.map(one, range(n)))
 
 
 def make_public(services, name: str) -> None:

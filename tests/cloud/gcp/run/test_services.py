@@ -11,7 +11,8 @@ from google.api_core import exceptions
 from google.cloud import run_v2
 from google.protobuf import field_mask_pb2
 
-from tests.cloud.gcp.run.conftest import PARENT, get, hit, make_public, push_app, service_of, wait_for
+from labkit import gcp
+from tests.cloud.gcp.run.conftest import PARENT, get, make_public, push_app, service_of, wait_for
 
 LATEST = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
 REVISION = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
@@ -78,8 +79,9 @@ def test_a_10_90_canary_over_1000_requests_and_tag_urls(services, run_cloud, ima
     canary = services.update_service(service=v2).result(timeout=30)
     assert [(t.revision, t.percent, t.tag) for t in canary.traffic_statuses] == [(second, 10, "green"),
                                                                                   (first, 90, "blue")]
-    counts = hit(run_cloud, canary.uri, 1000)
+    counts = gcp.hit(canary.uri, 1000, endpoint=run_cloud.endpoint)  # what a notebook calls
     assert set(counts) == {"v1", "v2"} and 70 <= counts["v2"] <= 130, counts  # 10% ± 3 sd
+    assert "| `v2` |" in counts._repr_markdown_() and 0.07 <= counts.share("v2") <= 0.13
     green = canary.traffic_statuses[0].uri
     assert green == "https://green---canary-123456789012.asia-northeast3.run.app"
     assert {get(run_cloud, green).text for _ in range(10)} == {"v2"}
