@@ -104,8 +104,15 @@ def ensure_lab_cloud(lab: str) -> tuple[CloudProcess, bool, Settings]:
     if cloud is not None and record is not None and cloud.pid == record.pid:
         return cloud, True, s
     port = s.aws_port if not port_in_use(s.aws_port) else free_port()
-    s = Settings(home=s.home, aws_port=port, managed=False, lab=lab)
-    return start_cloud(s.home, port), False, s
+    try:
+        return start_cloud(s.home, port), False, Settings(home=s.home, aws_port=port, managed=False, lab=lab)
+    except CloudStartError:
+        if not port_in_use(port):
+            raise  # the cloud failed for a reason of its own
+    # something else took the port between the check and the cloud's bind (another lab's cloud
+    # starting at the same moment): a lab's cloud may live on any port, its record says which
+    port = free_port()
+    return start_cloud(s.home, port), False, Settings(home=s.home, aws_port=port, managed=False, lab=lab)
 
 
 def lab_environment(s: Settings) -> dict[str, str | None]:

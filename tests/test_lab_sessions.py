@@ -120,3 +120,27 @@ def test_cli_acts_on_one_lab_and_stops_them_all(student):
     down = cli("down", "--all")
     assert down.returncode == 0 and "2" in down.stdout
     assert clouds_under(student) == []
+
+
+def test_a_lab_cloud_whose_port_is_taken_while_it_starts_moves_to_a_free_one(student, monkeypatch):
+    """Two labs' clouds starting at the same moment (parallel tests, two notebooks): the port was free
+    when asked and taken by the time the cloud binds it. The lab then starts on any free port."""
+    import socket
+
+    from labkit import session
+
+    preferred = session.lab_settings("lab07").aws_port
+    taker = socket.socket()
+    try:
+        taker.bind(("127.0.0.1", preferred))
+        taker.listen()
+        asked = []
+        real = session.port_in_use
+        # the first look finds the port free: the other cloud binds it just after
+        monkeypatch.setattr(session, "port_in_use", lambda port: bool(asked.append(port)) or
+                            (real(port) if len(asked) > 1 else False))
+        cloud, reused, s = session.ensure_lab_cloud("lab07")
+        assert not reused and s.aws_port != preferred and health(s.aws_port) is not None
+        assert cloud.port == s.aws_port
+    finally:
+        taker.close()
