@@ -22,9 +22,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return docker_main(argv[1:])
     if argv and argv[0] == "gcloud":  # the lesson's gcloud commands against the local cloud (labkit/gcloud)
-        from labkit.gcloud.cli import main as gcloud_main
+        from labkit.gcloud.cli import exit_now, main as gcloud_main
 
-        return gcloud_main(argv[1:])
+        return exit_now(gcloud_main(argv[1:]), argv)
     if argv and argv[0] == "ecs":  # ECS Exec and a FARGATE_SPOT interruption (see `labkit ecs --help`)
         from labkit.ecs_cli import main as ecs_main
 

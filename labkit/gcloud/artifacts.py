@@ -89,7 +89,7 @@ def create(argv: list[str]) -> int:
     if args.async_:
         print(f"Check operation [{operation.operation.name}] for status.", file=sys.stderr)
         return 0
-    operation.result(timeout=60)
+    cli.wait(operation, 60)
     print(f"Created repository [{args.repository}].", file=sys.stderr)
     return 0
 
@@ -153,7 +153,7 @@ def delete(argv: list[str]) -> int:
     operation = client.delete_repository(name=name)
     print(f"Delete request issued for: [{args.repository}]", file=sys.stderr)
     if not args.async_:
-        operation.result(timeout=60)
+        cli.wait(operation, 60)
         print(f"Deleted repository [{args.repository}].", file=sys.stderr)
     return 0
 

@@ -13,8 +13,10 @@ import string
 import sys
 import uuid
 
-from labkit.gcloud import cli, config, run_shape, traffic
+from labkit.gcloud import cli, config, lazy, run_shape, traffic
 from labkit.gcloud.errors import GcloudError
+
+lazy.install()
 
 INVOKER = "roles/run.invoker"
 NONCE = "client.knative.dev/nonce"
@@ -246,7 +248,7 @@ def deploy(argv: list[str]) -> int:
         print(f"Service [{name}] is deploying asynchronously.", file=sys.stderr)
         return 0
     try:
-        deployed = operation.result(timeout=300)
+        deployed = cli.wait(operation, 300)
     except Exception as exc:
         _stage_end(False)
         print("Deployment failed", file=sys.stderr)
@@ -469,7 +471,7 @@ def delete(argv: list[str]) -> int:
     if args.async_:
         print(f"Service [{name}] is being deleted.", file=sys.stderr)
         return 0
-    operation.result(timeout=120)
+    cli.wait(operation, 120)
     print(f"Deleted service [{name}].", file=sys.stderr)
     return 0
 
@@ -518,7 +520,7 @@ def update_traffic(argv: list[str]) -> int:
             _stage_end()
             print("Updating traffic asynchronously.", file=sys.stderr)
             return 0
-        updated = operation.result(timeout=120)
+        updated = cli.wait(operation, 120)
     except Exception as exc:
         _stage_end(False)
         print("Updating traffic failed", file=sys.stderr)
