@@ -183,13 +183,14 @@ def deploy(argv: list[str]) -> int:
     if args.source:
         from labkit.gcloud import source
 
+        source.check(args.source)
         image, repo_to_create = source.plan(project, region, name)
     service = run_v2.Service(existing) if existing is not None else run_v2.Service()
     template = service.template
     if not template.containers:
         template.containers.append(run_v2.Container())
     container = template.containers[0]
-    _apply_container_flags(container, args, image)
+    _apply_container_flags(container, args, None if args.source else image)
     _apply_template_flags(template, args)
     if args.labels:
         service.labels.update(_env_pairs(args.labels, "--labels"))
@@ -218,7 +219,7 @@ def deploy(argv: list[str]) -> int:
         service.traffic.extend(traffic.to_v2(targets))
     has_latest = existing is None or any(t.key == traffic.LATEST and t.percent for t in targets)
 
-    if repo_to_create is not None or args.source:
+    if args.source:
         print(f"Building using Dockerfile and deploying container to Cloud Run service [{name}] in project "
               f"[{project}] region [{region}]", file=sys.stderr)
     else:
@@ -229,7 +230,7 @@ def deploy(argv: list[str]) -> int:
     if args.source:
         from labkit.gcloud import source
 
-        source.build_and_push(args.source, image, repo_to_create)
+        container.image = source.build_and_push(args.source, image, repo_to_create, project, region)
     _stage("Creating Revision...")
     try:
         if existing is None:

@@ -164,3 +164,42 @@ def test_private_service_then_iam_binding_list_and_delete(gcloud, image, service
     assert answer(gcloud, url).status_code == 404
     again = gcloud("run", "services", "delete", "private", "--quiet", check=False)
     assert again.stderr == "ERROR: (gcloud.run.services.delete) Service [private] could not be found.\n"
+
+
+APP = """\
+import http.server, os
+TEXT = f"Hello from {os.environ.get('CLOUD_PROVIDER', 'nowhere')}!".encode()
+
+class App(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(TEXT)))
+        self.end_headers()
+        self.wfile.write(TEXT)
+
+http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), App).serve_forever()
+"""
+
+
+def test_deploy_from_source_builds_pushes_and_deploys(gcloud, services, tmp_path):
+    (tmp_path / "app.py").write_text(APP)
+    (tmp_path / "Dockerfile").write_text('FROM python:3.12-slim\nWORKDIR /app\nCOPY app.py .\nCMD ["python", "app.py"]\n')
+    done = gcloud("run", "deploy", "my-app", "--source=.", "--set-env-vars=CLOUD_PROVIDER=GCP",
+                  "--allow-unauthenticated", cwd=tmp_path)
+    assert ("A repository named [cloud-run-source-deploy] in region [asia-northeast3] will be created."
+            in done.stderr)
+    assert (f"Building using Dockerfile and deploying container to Cloud Run service [my-app] in project "
+            f"[{PROJECT}] region [{REGION}]\nBuilding and deploying new service...\n"
+            "Creating Container Repository....done\nUploading sources....done\nBuilding Container....done\n"
+            "Creating Revision....done\n") in done.stderr
+    service = services.get_service(name=SERVICE.replace("my-service", "my-app"))
+    image = service.template.containers[0].image
+    registry = gcp.artifact_registry_client(endpoint=gcloud.cloud.endpoint)
+    pushed = {img.uri: list(img.tags) for img in registry.list_docker_images(
+        parent=f"projects/{PROJECT}/locations/{REGION}/repositories/cloud-run-source-deploy")}
+    assert pushed == {image: ["latest"]}  # deployed by digest, as gcloud deploys a source build
+    assert image.startswith(f"{REGION}-docker.pkg.dev/{PROJECT}/cloud-run-source-deploy/my-app@sha256:")
+    assert answer(gcloud, service.uri).text == "Hello from GCP!"
+    (tmp_path / "Dockerfile").unlink()
+    bare = gcloud("run", "deploy", "my-app", "--source=.", cwd=tmp_path, check=False)
+    assert bare.returncode == 1 and bare.stderr.startswith("ERROR: (gcloud.run.deploy) There is no Dockerfile in .")
