@@ -49,7 +49,7 @@ def _project_number(project: str) -> str:
     from labkit.cloud.gcp.project import DEFAULT_PROJECT, PROJECT_NUMBER
 
     if project != DEFAULT_PROJECT:
-        raise GcloudError(f"PERMISSION_DENIED: Permission denied to enable service [{project}]", )
+        raise GcloudError(f"PERMISSION_DENIED: Project '{project}' not found or permission denied.")
     return str(PROJECT_NUMBER)
 
 
