@@ -12,6 +12,7 @@ the cloud's; the agent got it already listening) to the agent inside, which conn
 from __future__ import annotations
 
 import functools
+import random
 import socket
 import threading
 from pathlib import Path
@@ -59,7 +60,11 @@ class Addresses:
     def __init__(self):
         self._lock = threading.Lock()
         self._used: set[str] = set()
-        self._next = 1
+        # Each cloud process starts at its own place: clouds side by side (a lab's beside the lessons', a
+        # grader's workers, parallel tests) then rarely try the same address. The reservation below is what
+        # makes a clash safe; a plain-process app frees it and binds the port itself, a short window in which
+        # another cloud could take that address.
+        self._next = random.randrange(1, 255)
 
     def allocate(self, ports: list[int]) -> tuple[str, dict[int, int], dict[int, socket.socket]]:
         """(address, {container port: host port}, {container port: a socket listening there}): the ports
