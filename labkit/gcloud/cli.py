@@ -40,8 +40,18 @@ COMMANDS = {
 }
 
 
+# gcloud's other top-level groups: named as not emulated rather than as unknown words
+GCLOUD_GROUPS = ("access-context-manager", "ai", "ai-platform", "alloydb", "apigee", "app", "bigtable", "builds",
+                 "compute", "container", "dataflow", "dataproc", "deploy", "dns", "functions", "iam", "kms",
+                 "logging", "monitoring", "projects", "pubsub", "redis", "scheduler", "secrets", "sql", "storage",
+                 "tasks", "workflows")
+
+
 def known_commands() -> str:
-    return "\n".join("  labkit gcloud " + " ".join(path) for path in COMMANDS)
+    groups: dict[tuple, list[str]] = {}
+    for path in COMMANDS:
+        groups.setdefault(path[:-1], []).append(path[-1])
+    return "\n".join(f"  labkit gcloud {' '.join(group)} {'|'.join(verbs)}" for group, verbs in groups.items())
 
 
 class Parser(argparse.ArgumentParser):
@@ -96,6 +106,13 @@ def _resolve(argv: list[str]):
         break
     if words and words[0] in ("-h", "--help"):
         return path, "help", []
+    if not path and words and words[0] in GCLOUD_GROUPS:  # real gcloud knows it; the local cloud does not
+        from labkit.messages import text
+
+        error = GcloudError(text("gcloud.not_emulated", group=words[0]),
+                            hint=("gcloud.hint.commands", {"commands": known_commands()}))
+        error.where = f"gcloud.{words[0]}"
+        raise error
     if not words or words[0].startswith("-"):
         error = UsageError("Command name argument expected.", hint=("gcloud.hint.commands", {"commands": known_commands()}))
     else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from labkit.gcloud.cli import known_commands
+
 
 def test_services_enable_prints_the_operation_once_then_nothing(gcloud):
     first = gcloud("services", "enable", "run.googleapis.com", "artifactregistry.googleapis.com")
@@ -65,8 +67,13 @@ def test_configure_docker_writes_the_credential_helper_labkit_docker_reads(gclou
 
 def test_unknown_commands_and_flags_are_refused_as_gcloud_refuses_them(gcloud):
     done = gcloud("compute", "instances", "list", check=False)
-    assert done.returncode == 2 and done.stderr.startswith("ERROR: (gcloud) Invalid choice: 'compute'.\n")
-    assert "labkit gcloud run deploy" in done.stderr  # the commands labkit knows
+    assert done.returncode == 1
+    assert done.stderr == ("ERROR: (gcloud.compute) The local cloud does not emulate `gcloud compute`: labkit "
+                           "gcloud runs the course's Cloud Run and Artifact Registry commands only.\n"
+                           "labkit gcloud knows the commands the course uses:\n" + known_commands() + "\n")
+    typo = gcloud("rn", "deploy", check=False)
+    assert typo.returncode == 2 and typo.stderr.startswith("ERROR: (gcloud) Invalid choice: 'rn'.\n")
+    assert "  labkit gcloud run services describe|list|delete|update-traffic|" in typo.stderr
     flag = gcloud("run", "deploy", "x", "--image=a", "--foo", check=False)
     assert (flag.returncode, flag.stderr.splitlines()[0]) == (2, "ERROR: (gcloud.run.deploy) unrecognized "
                                                                  "arguments: --foo")
