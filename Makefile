@@ -8,10 +8,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
-# Slow suites, each of them end to end: a student in a real browser (tests/browser) and the
-# grader grading every sample class (tests/grader/test_samples.py; test_attacks.py reads the same
-# graded class). `make test` leaves them to `make test-slow`.
-SLOW_TESTS := tests/browser tests/grader/test_samples.py tests/grader/test_attacks.py
+# Slow suites, each of them end to end: a student in a real browser (tests/browser), the grader
+# grading every sample class (tests/grader/test_samples.py; test_attacks.py reads the same graded
+# class), and the grader's time limits and distributed runs, which wait out their deadlines
+# (test_limits.py, test_distributed.py). `make test` leaves them to `make test-slow`.
+SLOW_TESTS := tests/browser tests/grader/test_samples.py tests/grader/test_attacks.py \
+              tests/grader/test_limits.py tests/grader/test_distributed.py
 
 .PHONY: lab instructor test test-slow test-all install build check-build bench clean
 
