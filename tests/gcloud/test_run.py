@@ -66,8 +66,6 @@ def test_describe_formats_use_gcloud_v1_field_names(gcloud, deployed):
     _, service = deployed
     url = gcloud("run", "services", "describe", "my-service", f"--region={REGION}", "--format=value(status.url)")
     assert url.stdout == service.uri + "\n"
-    both = gcloud("run", "services", "describe", "my-service", "--format=value(metadata.name,status.traffic[0].percent)")
-    assert both.stdout == "my-service\t100\n"
     shaped = json.loads(gcloud("run", "services", "describe", "my-service", "--format=json").stdout)
     assert shaped["kind"] == "Service" and shaped["apiVersion"] == "serving.knative.dev/v1"
     assert shaped["spec"]["template"]["spec"]["containers"][0]["image"] == service.template.containers[0].image
@@ -114,17 +112,13 @@ def test_no_traffic_tag_canary_and_promotion(gcloud, deployed, image, services):
     gcloud("run", "services", "update-traffic", "my-service", "--to-latest")
     assert traffic_of(services) == sorted([(LATEST, "", 100, ""), (REVISION, new, 0, "green")])
     assert answer(gcloud, first.uri).text == "v2"
-    names = gcloud("run", "revisions", "list", "--service=my-service", "--format=value(metadata.name)").stdout
-    assert names.split() == [new, old]
 
 
 def test_update_traffic_refusals(gcloud, deployed):
-    over = gcloud("run", "services", "update-traffic", "my-service", "--to-revisions=my-service-x=110", check=False)
-    assert (over.returncode, over.stderr) == (1, "ERROR: (gcloud.run.services.update-traffic) Over 100% of traffic "
-                                                 "is specified.\n")
+    """gcloud's own refusals (traffic.py, tested without a cloud), one end to end; Cloud Run's, relayed."""
     tag = gcloud("run", "services", "update-traffic", "my-service", "--to-tags=blue=10", check=False)
-    assert tag.stderr == ("ERROR: (gcloud.run.services.update-traffic) There is no revision tagged with [blue] in "
-                          "the traffic allocation for [my-service].\n")
+    assert (tag.returncode, tag.stderr) == (1, "ERROR: (gcloud.run.services.update-traffic) There is no revision "
+                                               "tagged with [blue] in the traffic allocation for [my-service].\n")
     nothing = gcloud("run", "services", "update-traffic", "my-service", check=False)
     assert nothing.stderr == "ERROR: (gcloud.run.services.update-traffic) No traffic configuration change requested.\n"
     missing = gcloud("run", "services", "update-traffic", "my-service", "--to-revisions=my-service-nope=10",
@@ -156,14 +150,13 @@ def test_private_service_then_iam_binding_list_and_delete(gcloud, image, service
     assert "- allUsers\n" in bound.stdout and "role: roles/run.invoker\n" in bound.stdout
     assert answer(gcloud, url).text == "private"
     listed = gcloud("run", "services", "list", "--format=value(metadata.name,status.url)").stdout
-    assert f"private\t{url}\n" in listed and "my-service\t" in listed
-    table = gcloud("run", "services", "list").stdout.splitlines()
-    assert table[0].split() == ["SERVICE", "REGION", "URL", "LAST", "DEPLOYED", "BY", "LAST", "DEPLOYED", "AT"]
+    assert f"private\t{url}\n" in listed
     deleted = gcloud("run", "services", "delete", "private", "--quiet")
     assert deleted.stderr == "Deleted service [private].\n"
     assert answer(gcloud, url).status_code == 404
-    again = gcloud("run", "services", "delete", "private", "--quiet", check=False)
-    assert again.stderr == "ERROR: (gcloud.run.services.delete) Service [private] could not be found.\n"
+    table = gcloud("run", "services", "list").stdout.splitlines()
+    assert table[0].split() == ["SERVICE", "REGION", "URL", "LAST", "DEPLOYED", "BY", "LAST", "DEPLOYED", "AT"]
+    assert "private" not in [row.split()[1] for row in table[1:]]  # (the ready mark first) gone from the list
 
 
 APP = """\
