@@ -129,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         print(text("gcloud.usage", commands=known_commands()))
         return 0 if argv else 2
     if argv[0] == "--version" or argv[0] == "version":
-        print("labkit gcloud (the course's gcloud commands against the local cloud)")
+        from labkit.messages import text
+
+        print(text("gcloud.version"))
         return 0
     name = "gcloud"
     try:
