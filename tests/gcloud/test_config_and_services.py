@@ -1,10 +1,17 @@
 """`labkit gcloud config ...`, `services enable|list`, `auth configure-docker`, the command table's
-refusals: the words gcloud prints, state in the lab's labkit home."""
+refusals: the words gcloud prints, state in the lab's labkit home; and, on a machine with real-looking
+Google credentials, a real project and proxies everywhere, `labkit gcloud` after `labkit env` talks to
+the local cloud only (the safety guard records every Python connection and blocks any that would leave
+127.0.0.1; gRPC goes to labkit.gcp's ipv4:127.0.0.1 channel) in the course's project."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from labkit.gcloud.cli import known_commands
+from tests.gcloud.conftest import LABKIT
+from tests.safety.test_gcp_offline import gcp_hostile_environment
 
 
 def test_services_enable_prints_the_operation_once_then_nothing(gcloud):
@@ -84,3 +91,26 @@ def test_a_stopped_cloud_is_said_in_the_students_words(gcloud):
     done = gcloud("run", "services", "list", check=False, env={"LABKIT_AWS_PORT": "9", "LABKIT_LANG": "ko"})
     assert done.returncode == 1
     assert done.stderr.startswith("ERROR: (gcloud.run.services.list) 로컬 클라우드가 http://127.0.0.1:9에서 응답하지")
+
+
+def test_labkit_gcloud_reaches_the_local_cloud_only(gcloud_cloud, tmp_path):
+    env = gcp_hostile_environment(tmp_path, gcloud_cloud)
+    exports = subprocess.run([sys.executable, "-m", "labkit.cli", "env"], env=env, capture_output=True, text=True,
+                             check=True).stdout
+    script = (f"{exports}\n"
+              f"{LABKIT} gcloud config get project\n"
+              f"{LABKIT} gcloud artifacts repositories create safe --repository-format=docker "
+              f"--location=asia-northeast3\n"
+              f"{LABKIT} gcloud artifacts repositories list --format=json\n"
+              f"{LABKIT} gcloud run services list --format=json\n")
+    out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    project, rest = out.stdout.split("\n", 1)
+    assert project == "labkit-project"  # not the GOOGLE_CLOUD_PROJECT=real-project the machine had
+    repositories, services = rest.split("]\n", 1)
+    assert [r["name"] for r in json.loads(repositories + "]")] == [
+        "projects/labkit-project/locations/asia-northeast3/repositories/safe"]
+    assert json.loads(services) == []
+    log = (tmp_path / "net.log").read_text()
+    assert sum(" guard " in line and "gcloud" in line for line in log.splitlines()) >= 4  # each ran guarded
+    assert "BLOCKED" not in log and f"ok 127.0.0.1:{gcloud_cloud.port}" in log
