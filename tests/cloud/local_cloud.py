@@ -105,3 +105,49 @@ def cli_environment(port: int, tmp_path: Path) -> dict:
 
 def aws(env: dict, *args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([AWS, *args], env=env, capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def processes_marked(variable: str, marker: str) -> list[int]:
+    """Pids of every process whose environment holds VARIABLE=marker (a container's processes, found
+    by a variable its test gave it): what is left running, seen from the machine."""
+    found = []
+    wanted = f"{variable}={marker}".encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if wanted in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+class Terminal:
+    """A student's terminal pointed at a cloud process, as `eval "$(labkit env)"` leaves it."""
+
+    def __init__(self, cloud, home: Path):
+        from labkit import env as cloud_env
+        from labkit.config import Settings
+
+        self.cloud = cloud
+        self.env = dict(os.environ)
+        cloud_env.apply(cloud_env.cloud_environment(Settings(home=home, aws_port=cloud.port, managed=True)),
+                        self.env)
+        self.env.update(HOME=str(home), LABKIT_LANG="en", PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+        self.env.pop("JPY_PARENT_PID", None)
+
+    def run(self, *argv: str, cwd=None, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(list(argv), env=self.env, capture_output=True, text=True, timeout=180, cwd=cwd,
+                                input=stdin)
+        if check:
+            assert result.returncode == 0, f"{argv}: {result.stderr}"
+        return result
+
+    def aws(self, *args: str, cwd=None) -> dict:
+        import json
+
+        out = self.run(AWS, *args, cwd=cwd).stdout
+        return json.loads(out) if out.strip() else {}
+
+    def labkit(self, *args: str, cwd=None, stdin=None, check=True) -> subprocess.CompletedProcess:
+        return self.run(sys.executable, "-m", "labkit.cli", *args, cwd=cwd, stdin=stdin, check=check)

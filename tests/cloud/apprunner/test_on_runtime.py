@@ -8,10 +8,7 @@ shutdown leave no container process; an image never pushed ends CREATE_FAILED.""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -20,11 +17,11 @@ import pytest
 import requests
 
 from labkit.cloud.process import start_cloud
+from tests.cloud.local_cloud import Terminal, processes_marked
 from tests.cloud.apprunner.conftest import AWS, wait_for
 from tests.cloud.apprunner.test_cli import LESSON_SOURCE
 from tests.docker.conftest import LESSON_APP, LESSON_DOCKERFILE, LESSON_REQUIREMENTS, write_files
 
-ROOT = Path(__file__).resolve().parents[3]
 ECR_HOST = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com"
 IMAGE = f"{ECR_HOST}/my-app:latest"
 
@@ -32,44 +29,11 @@ pytestmark = pytest.mark.skipif(AWS is None, reason="the aws CLI is not installe
 
 
 def marked(marker: str) -> list[int]:
-    """Every process whose environment holds APPRUNNER_TEST_MARKER=marker (the service's container)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if f"APPRUNNER_TEST_MARKER={marker}".encode() in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
+    return processes_marked("APPRUNNER_TEST_MARKER", marker)
 
 
-class Student:
-    """A terminal pointed at the cloud, as `eval "$(labkit env)"` leaves it."""
-
-    def __init__(self, cloud, home: Path):
-        from labkit import env as cloud_env
-        from labkit.config import Settings
-
-        self.cloud = cloud
-        self.env = dict(os.environ)
-        cloud_env.apply(cloud_env.cloud_environment(Settings(home=home, aws_port=cloud.port, managed=True)),
-                        self.env)
-        self.env.update(HOME=str(home), LABKIT_LANG="en", PYTHONPATH=str(ROOT))
-        self.env.pop("JPY_PARENT_PID", None)
-
-    def run(self, *argv: str, cwd=None, stdin: str | None = None) -> subprocess.CompletedProcess:
-        result = subprocess.run(list(argv), env=self.env, capture_output=True, text=True, timeout=180, cwd=cwd,
-                                input=stdin)
-        assert result.returncode == 0, f"{argv}: {result.stderr}"
-        return result
-
-    def aws(self, *args: str) -> dict:
-        out = self.run(AWS, *args).stdout
-        return json.loads(out) if out.strip() else {}
-
-    def labkit(self, *args: str, cwd=None, stdin=None) -> subprocess.CompletedProcess:
-        return self.run(sys.executable, "-m", "labkit.cli", *args, cwd=cwd, stdin=stdin)
+class Student(Terminal):
+    """The terminal, plus what the App Runner tests ask of a service."""
 
     def get(self, url: str) -> tuple[int, str] | None:
         """GET http://<ServiceUrl>/ the way the student's kernel sends it (labkit/net.py): the cloud's port, by Host."""

@@ -11,8 +11,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -21,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from labkit.cloud.process import start_cloud
+from tests.cloud.local_cloud import Terminal, processes_marked
 from tests.cloud.ecs.conftest import AWS, wait_for
 from tests.cloud.ecs.lesson import NETWORK_CLI, TASK_DEFINITION
 from tests.docker.conftest import LESSON_APP, LESSON_DOCKERFILE, LESSON_REQUIREMENTS, write_files
 
-ROOT = Path(__file__).resolve().parents[3]
 ECR_HOST = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com"
 IMAGE = f"{ECR_HOST}/my-app:latest"
 
@@ -33,44 +31,10 @@ pytestmark = pytest.mark.skipif(AWS is None, reason="the aws CLI is not installe
 
 
 def marked(marker: str) -> list[int]:
-    """Every process whose environment holds ECS_TEST_MARKER=marker (a task's container processes)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if f"ECS_TEST_MARKER={marker}".encode() in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
+    return processes_marked("ECS_TEST_MARKER", marker)
 
 
-class Student:
-    """A terminal pointed at the cloud, as `eval "$(labkit env)"` leaves it."""
-
-    def __init__(self, cloud, home: Path):
-        from labkit import env as cloud_env
-        from labkit.config import Settings
-
-        self.env = dict(os.environ)
-        cloud_env.apply(cloud_env.cloud_environment(Settings(home=home, aws_port=cloud.port, managed=True)),
-                        self.env)
-        self.env.update(HOME=str(home), LABKIT_LANG="en", PYTHONPATH=str(ROOT))
-        self.env.pop("JPY_PARENT_PID", None)
-
-    def run(self, *argv: str, cwd=None, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(list(argv), env=self.env, capture_output=True, text=True, timeout=180, cwd=cwd,
-                                input=stdin)
-        if check:
-            assert result.returncode == 0, f"{argv}: {result.stderr}"
-        return result
-
-    def aws(self, *args: str, cwd=None) -> dict:
-        out = self.run(AWS, *args, cwd=cwd).stdout
-        return json.loads(out) if out.strip() else {}
-
-    def labkit(self, *args: str, cwd=None, stdin=None, check=True) -> subprocess.CompletedProcess:
-        return self.run(sys.executable, "-m", "labkit.cli", *args, cwd=cwd, stdin=stdin, check=check)
+Student = Terminal
 
 
 @pytest.fixture(scope="module")
