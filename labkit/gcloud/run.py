@@ -395,7 +395,7 @@ def describe(argv: list[str]) -> int:
     return 0
 
 
-def _traffic_lines(service, spec: bool = False) -> list[str]:
+def _traffic_lines(service) -> list[str]:
     """gcloud's traffic section: `  90% my-service-00001-abc` (LATEST shows the revision it is)."""
     latest = service.latest_ready_revision.rsplit("/", 1)[-1]
     pairs: dict[str, dict] = {}
