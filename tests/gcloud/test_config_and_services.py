@@ -90,7 +90,7 @@ def test_unknown_commands_and_flags_are_refused_as_gcloud_refuses_them(gcloud):
 def test_a_stopped_cloud_is_said_in_the_students_words(gcloud):
     done = gcloud("run", "services", "list", check=False, env={"LABKIT_AWS_PORT": "9", "LABKIT_LANG": "ko"})
     assert done.returncode == 1
-    assert done.stderr.startswith("ERROR: (gcloud.run.services.list) 로컬 클라우드가 http://127.0.0.1:9에서 응답하지")
+    assert done.stderr.startswith("ERROR: (gcloud.run.services.list) 로컬 클라우드가 http://127.0.0.1:9 주소에서 응답하지")
 
 
 def test_labkit_gcloud_reaches_the_local_cloud_only(gcloud_cloud, tmp_path):

@@ -30,6 +30,9 @@ NOT_YOUR_FAULT = ("not your fault", "여러분의 잘못이 아닙니다")
 # own non-check messages (session.py, cli.py, docker/): realistic values of each placeholder.
 REPRESENTATIVE = {
     "state": "unhealthy",
+    "commands": "  labkit gcloud run deploy my-service --image=IMAGE --region=asia-northeast3",
+    "services": "run.googleapis.com, artifactregistry.googleapis.com",
+    "project": "labkit-project", "platform": "gke", "folder": "app",
     "minimum": 3,
     "share": "9.6",
     "version": "v2",

@@ -38,11 +38,12 @@ from labkit.checks.core import CheckContext
 from labkit.cloud.process import start_cloud
 from tests.cloud.ecs.conftest import AWS, wait_for
 from tests.cloud.ecs.lesson import NETWORK
-from tests.cloud.ecs.test_on_runtime import IMAGE, ROOT, Student, _get, _register, marked
+from tests.cloud.ecs.test_on_runtime import IMAGE, Student, _get, _register, marked
 from tests.docker.conftest import ECR_HOST, LESSON_APP, LESSON_DOCKERFILE, LESSON_REQUIREMENTS, write_files
 from tests.notebooks.runner import NetLog
 
 GUARD = Path(__file__).parent / "guard"
+ROOT = Path(__file__).resolve().parents[2]
 CANARY = "192.0.2.7"  # TEST-NET-1: never routed; only the canaries connect to it
 CANARY_COMMAND = f"python -c 'import socket; socket.create_connection((\"{CANARY}\", 9), 3)'"
 # the lesson's own ECS Exec command (section 3.5): the app, over the container's loopback
