@@ -22,16 +22,21 @@ def _operation(state, service: models.Service, proto: run_v2.Service):
     return operations.start(state, models.parent_path(service.project, service.region), metadata=proto)
 
 
+def _reconciling(state, backend, service: models.Service, validate_only: bool):
+    """Create's and update's operation: done at once for a dry run, else when the service is reconciled."""
+    proto = backend.service_proto(service)
+    op = _operation(state, service, proto)
+    if validate_only:
+        return op.finish(proto)
+    backend.wait(service, op)
+    return op
+
+
 @services.method("CreateService")
 def create_service(state, request: run_v2.CreateServiceRequest):
     backend = models.backend(state)
     service = backend.create_service(request.parent, request.service_id, request.service, request.validate_only)
-    proto = backend.service_proto(service)
-    op = _operation(state, service, proto)
-    if request.validate_only:
-        return op.finish(proto)
-    backend.wait(service, op)
-    return op
+    return _reconciling(state, backend, service, request.validate_only)
 
 
 @services.method("GetService")
@@ -52,12 +57,7 @@ def update_service(state, request: run_v2.UpdateServiceRequest):
     backend = models.backend(state)
     mask = request.update_mask if "update_mask" in request else None
     service, _created = backend.update_service(request.service, mask, request.allow_missing, request.validate_only)
-    proto = backend.service_proto(service)
-    op = _operation(state, service, proto)
-    if request.validate_only:
-        return op.finish(proto)
-    backend.wait(service, op)
-    return op
+    return _reconciling(state, backend, service, request.validate_only)
 
 
 @services.method("DeleteService")
