@@ -16,6 +16,23 @@ def test_both_catalogues_have_the_same_keys():
     assert set(catalogue("en")) == set(catalogue("ko"))
 
 
+def test_a_part_catalogue_is_merged_and_may_not_redefine_a_key(tmp_path, monkeypatch):
+    import labkit.messages as messages
+
+    (tmp_path / "en.json").write_text('{"a": "A"}')
+    (tmp_path / "lab99.en.json").write_text('{"lab99.b": "B"}')
+    monkeypatch.setattr(messages, "_HERE", tmp_path)
+    messages.catalogue.cache_clear()
+    try:
+        assert messages.catalogue("en") == {"a": "A", "lab99.b": "B"}
+        (tmp_path / "lab98.en.json").write_text('{"a": "again"}')
+        messages.catalogue.cache_clear()
+        with pytest.raises(ValueError, match="lab98.en.json defines keys another catalogue has: a"):
+            messages.catalogue("en")
+    finally:
+        messages.catalogue.cache_clear()
+
+
 @pytest.mark.parametrize("key", sorted(catalogue("en")))
 def test_placeholders_match_and_korean_is_korean(key):
     en, ko = catalogue("en")[key], catalogue("ko")[key]

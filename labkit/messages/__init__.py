@@ -1,7 +1,10 @@
 """labkit's messages (errors, checks, hints, widget labels) in English and Korean.
 
-Catalogues are JSON files beside this module, one per language, with the same keys
-(tests/test_messages.py proves it). `text(key, **params)` renders in the notebook's language.
+Catalogues are JSON files beside this module: `en.json` / `ko.json`, plus one pair per part of
+the course that keeps its own (`lab06.en.json` / `lab06.ko.json`), so that two labs written at
+once never edit the same file. A language's catalogue is all its files merged; a key defined
+twice is an error. Both languages have the same keys (tests/test_messages.py proves it).
+`text(key, **params)` renders in the notebook's language.
 """
 from __future__ import annotations
 
@@ -16,7 +19,14 @@ _HERE = Path(__file__).parent
 
 @lru_cache(maxsize=None)
 def catalogue(lang: str) -> dict[str, str]:
-    return json.loads((_HERE / f"{lang}.json").read_text(encoding="utf-8"))
+    merged: dict[str, str] = {}
+    for path in [_HERE / f"{lang}.json", *sorted(_HERE.glob(f"*.{lang}.json"))]:
+        part = json.loads(path.read_text(encoding="utf-8"))
+        twice = sorted(set(part) & set(merged))
+        if twice:
+            raise ValueError(f"{path.name} defines keys another catalogue has: {', '.join(twice[:5])}")
+        merged.update(part)
+    return merged
 
 
 def current_language() -> str:
