@@ -66,6 +66,18 @@ class CheckContext:
         return session.client(service, endpoint_url=self.endpoint,
                               config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30))
 
+    def google(self, api: str):
+        """An official Google client on this cloud: "run" (Cloud Run services), "revisions" (Cloud
+        Run revisions) or "artifactregistry". Over REST: a grader process then never holds gRPC's
+        threads (which do not survive a fork). One per API for the whole run."""
+        def make():
+            from labkit import gcp
+
+            factory = {"run": gcp.run_client, "revisions": gcp.revisions_client,
+                       "artifactregistry": gcp.artifact_registry_client}[api]
+            return factory(transport="rest", endpoint=self.endpoint)
+        return self.cached(f"google:{api}", make)
+
     def cached(self, key: str, compute):
         if key not in self.cache:
             self.cache[key] = compute()

@@ -89,3 +89,16 @@ def test_another_project_is_denied_as_iam_denies_it(client):
 def test_list_docker_images_of_a_missing_repository_is_not_found(client):
     with _raises(client, exceptions.NotFound, exceptions.NotFound, "not found"):
         list(client.list_docker_images(parent=f"{PARENT}/repositories/nothing-here"))
+
+
+def test_a_check_reads_the_cloud_through_the_official_client_over_rest(cloud, clients, tmp_path):
+    """labkit.checks' CheckContext.google(api): what a lab's GCP checks read state with."""
+    from labkit.checks.core import CheckContext
+
+    clients["grpc"].create_repository(parent=PARENT, repository_id="seen-by-checks", repository=DOCKER).result(timeout=10)
+    ctx = CheckContext(endpoint=f"http://127.0.0.1:{cloud.port}", home=tmp_path)
+    registry = ctx.google("artifactregistry")
+    assert registry.transport.kind == "rest"
+    assert f"{PARENT}/repositories/seen-by-checks" in [r.name for r in registry.list_repositories(parent=PARENT)]
+    assert ctx.google("artifactregistry") is registry
+    assert ctx.google("run").transport.kind == ctx.google("revisions").transport.kind == "rest"
