@@ -54,3 +54,23 @@ class CloudState:
             if name not in self.services:
                 self.services[name] = factory(self)
             return self.services[name]
+
+
+def locked(method):
+    """A backend method run under its `self.lock` (the cloud's one lock): models are not threaded."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
+def seconds_setting(text, default: float) -> float:
+    """A positive number of seconds from an environment setting, else the default."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return default
+    return value if value > 0 else default

@@ -25,6 +25,7 @@ from labkit.cloud.aws import ecr_images
 from labkit.cloud.aws.apprunner import validation
 from labkit.cloud.aws.apprunner.models import Instance, Operation, Service
 from labkit.cloud.ingress import Route, Upstream
+from labkit.cloud.state import seconds_setting as _seconds
 
 POLL_S = 0.05              # between health checks (App Runner: HealthCheckConfiguration.Interval, 5 s)
 START_TIMEOUT_S = 20.0     # a new instance that is not healthy by then fails its deployment
@@ -342,14 +343,6 @@ class Deployer:
             self.logs.deployment(service, operation, line)
         else:
             self.logs.event(service, line)
-
-
-def _seconds(text, default: float) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return default
-    return value if value > 0 else default
 
 
 class _Dropped(Exception):

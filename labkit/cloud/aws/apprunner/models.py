@@ -14,12 +14,12 @@ Times come from `state.clock`, ids from `state.ids`; every public method holds `
 from __future__ import annotations
 
 import copy
-import functools
 import re
 import uuid
 from dataclasses import dataclass, field
 
 from labkit.cloud.aws.apprunner import errors, validation
+from labkit.cloud.state import locked as _locked
 
 SERVICE = "apprunner"
 MAX_SERVICES = 30  # services per account and region (App Runner's default quota; see docs/fidelity.md)
@@ -37,14 +37,6 @@ BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 def backend(state) -> "AppRunnerBackend":
     """The cloud's one App Runner backend (created on first use, dropped by state.reset())."""
     return state.service(SERVICE, AppRunnerBackend)
-
-
-def _locked(method):
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        with self.lock:
-            return method(self, *args, **kwargs)
-    return wrapper
 
 
 # -- state ------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import fnmatch
-import functools
 import hashlib
 import hmac
 import json
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 
 from labkit.cloud.aws.ecr import errors
 from labkit.cloud.registry import oci
+from labkit.cloud.state import locked as _locked
 
 SERVICE = "ecr"
 TOKEN_LIFETIME_S = 12 * 3600          # GetAuthorizationToken: "valid for 12 hours"
@@ -161,14 +161,6 @@ def registry_host(account: str, region: str) -> str:
 
 def _wildcard(pattern: str, tag: str) -> bool:
     return fnmatch.fnmatchcase(tag, pattern.replace("[", "[[]").replace("?", "[?]"))
-
-
-def _locked(method):
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        with self.lock:
-            return method(self, *args, **kwargs)
-    return wrapper
 
 
 # -- the backend --------------------------------------------------------------------------------

@@ -7,12 +7,12 @@ Times come from `state.clock`, ids from `state.ids`; every public method holds `
 """
 from __future__ import annotations
 
-import functools
 import math
 import uuid
 from dataclasses import dataclass, field
 
 from labkit.cloud.aws.ecs import errors, exec_sessions, load_balancers, taskdefs
+from labkit.cloud.state import locked as _locked
 
 SERVICE = "ecs"
 PLATFORM_VERSIONS = {"LATEST": "1.4.0", "1.4.0": "1.4.0", "1.3.0": "1.3.0"}  # Fargate Linux
@@ -32,14 +32,6 @@ NO_CONTAINER_INSTANCES = "No Container Instances were found in your cluster."
 def backend(state) -> "EcsBackend":
     """The cloud's one ECS backend (created on first use, dropped by state.reset())."""
     return state.service(SERVICE, EcsBackend)
-
-
-def _locked(method):
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        with self.lock:
-            return method(self, *args, **kwargs)
-    return wrapper
 
 
 def arn(account: str, region: str, resource: str) -> str:
