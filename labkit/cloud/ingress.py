@@ -47,6 +47,8 @@ class Route:
     unavailable: Callable[[], tuple[int, str]]  # (status, body) when pick gives nothing (ALB: 503)
     owner: str                                  # e.g. an App Runner service's ARN: remove(owner) drops its routes
     bad_gateway: tuple[int, str] = (502, "502 Bad Gateway")  # the upstream refused or broke the connection
+    # observe(environ, status, response bytes) once the answer has been sent (a request log: Cloud Run)
+    observe: Callable[[dict, int, int], None] | None = None
 
 
 class Ingress:
@@ -102,6 +104,17 @@ class Ingress:
                                           f"deleted, not created yet, or a typo)\n")
 
     def serve(self, route: Route, environ, start_response):
+        if route.observe is None:
+            return self._serve(route, environ, start_response)
+        seen = {}
+
+        def noting(status, headers, exc_info=None):
+            seen["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        return _observed(self._serve(route, environ, noting), route.observe, environ, seen)
+
+    def _serve(self, route: Route, environ, start_response):
         upstream = route.pick(environ)
         if upstream is None:
             return _text(start_response, *route.unavailable())
@@ -165,6 +178,26 @@ class Ingress:
         with self._lock:
             for conn in self._idle.pop(upstream, []):
                 conn.close()
+
+
+def _observed(body, observe, environ, seen):
+    """The answer's bytes, passed on; then observe(environ, status, size), even if the client left."""
+    size = 0
+    try:
+        for chunk in body:
+            size += len(chunk)
+            yield chunk
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        try:
+            observe(environ, seen.get("status", 502), size)
+        except Exception:  # a log line must never break an answer
+            import sys
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
 
 
 def split_host(header: str) -> tuple[str, int]:

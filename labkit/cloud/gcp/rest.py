@@ -27,9 +27,18 @@ _routes: dict[str, list] | None = None  # api -> [(verb, regex, {group: field pa
 _routes_lock = threading.Lock()
 
 
+# APIs answered in plain JSON by a handler of their own (no client library describes them here):
+# api -> "module:function" taking (state, method, path, body) and returning a dict.
+JSON_APIS = {"logging": "labkit.cloud.gcp.logging.api:answer"}
+
+
 def rest_app(state, environ, start_response):
     request = Request(environ)
     try:
+        plain = _plain_answer(state, request)
+        if plain is not None:
+            response = Response(json.dumps(plain, indent=2), status=200, content_type="application/json; charset=UTF-8")
+            return response(environ, start_response)
         pb = _answer(state, request)
         ints = "enum-encoding=int" in request.args.get("$alt", "")
         body = "{}" if pb is None else json_format.MessageToJson(hosting.to_pb(pb), use_integers_for_enums=ints)
@@ -56,6 +65,18 @@ def error_response(exc: errors.GcpError) -> Response:
                     content_type="application/json; charset=UTF-8")
 
 
+def _plain_answer(state, request: Request):
+    api, _, path = request.path[len(PREFIX):].partition("/")
+    target = JSON_APIS.get(api)
+    if target is None:
+        return None
+    import importlib
+
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)(state, request.method, "/" + path,
+                                                             request.get_data())
+
+
 def _answer(state, request: Request):
     # matched undecoded: a name's escaped slash (dockerImages/team%2Fmy-app@...) must stay inside its segment
     raw = (request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or quote(request.path)).split("?")[0]
@@ -64,7 +85,7 @@ def _answer(state, request: Request):
         from google.protobuf import struct_pb2
 
         listing = struct_pb2.Struct()
-        listing.update({"apis": sorted(_all_routes()), "grpc": grpc_proto_services()})
+        listing.update({"apis": sorted({*_all_routes(), *JSON_APIS}), "grpc": grpc_proto_services()})
         return listing
     path = "/" + path
     routes = _all_routes().get(api)

@@ -46,7 +46,7 @@ UNSPECIFIED = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_
 State = run_v2.Condition.State
 DEFAULT_PORT = 8080
 RESERVED_ENV = ("PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION")
-LOG_LINES = 2000                    # kept per revision (the next session puts them behind Cloud Logging)
+LOG_LINES = 2000                    # kept per revision (Cloud Logging reads them: labkit/cloud/gcp/logging/)
 REQUEST_LINES = 10000               # requests noted per revision (Cloud Run's request log; a canary's split)
 SERVICE_ID = re.compile(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$")   # begins with a letter, < 50 characters
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -139,6 +139,24 @@ class Instance:
     stopping: bool = False
 
 
+@dataclass(eq=False)
+class RequestRecord:
+    """One request routed to a revision, for Cloud Run's request log: noted when the router picks
+    the revision, completed (status, response size, latency) once the answer has been sent."""
+    time: float                         # when it arrived (the cloud's clock)
+    method: str
+    url: str
+    seq: int = 0                        # its number in the revision's request log (stable insertIds)
+    user_agent: str = ""
+    remote_ip: str = ""
+    protocol: str = "HTTP/1.1"
+    request_size: int = 0               # the body's bytes (Content-Length)
+    status: int | None = None           # None while the answer is on its way
+    response_size: int = 0
+    latency: float = 0.0                # seconds, arrival to the answer's last byte
+    instance_id: str = ""
+
+
 @dataclass(eq=False, repr=False)
 class Revision:
     project: str
@@ -158,8 +176,9 @@ class Revision:
     instance: Instance | None = None
     last_request: float = 0.0           # time.monotonic() of the last request routed here
     log: deque = field(default_factory=lambda: deque(maxlen=LOG_LINES))
-    requests: deque = field(default_factory=lambda: deque(maxlen=REQUEST_LINES))  # (time, method, url)
+    requests: deque = field(default_factory=lambda: deque(maxlen=REQUEST_LINES))  # RequestRecord
     served: int = 0                     # requests routed here since it was created
+    log_written: int = 0                # lines ever written to `log` (numbers its lines for Cloud Logging)
 
     def __post_init__(self):
         self.ready = self.ready or Condition("Ready", State.CONDITION_RECONCILING, changed_at=self.created_at)
@@ -194,6 +213,12 @@ class Revision:
 
     def write_log(self, now: float, text: str, stream: str = "stdout") -> None:
         self.log.append((now, stream, text))
+        self.log_written += 1
+
+    def note_request(self, record: RequestRecord) -> None:
+        self.served += 1
+        record.seq = self.served
+        self.requests.append(record)
 
 
 @dataclass(eq=False, repr=False)
@@ -290,9 +315,16 @@ class CloudRunBackend:
         seed = os.environ.get(SEED_ENV)
         self.random = random.Random(int(seed) if seed and seed.isdigit() else None)
         self.services: dict[tuple[str, str, str], Service] = {}   # (project id, region, name)
+        self.retired: deque = deque(maxlen=200)  # deleted revisions: Cloud Logging still shows their logs
         from labkit.cloud.gcp.run.deployer import Deployer
 
         self.deployer = Deployer(self)
+
+    def log_sources(self) -> list[Revision]:
+        """Every revision whose logs Cloud Logging shows: live ones and deleted ones (logs outlive
+        their resource). Call under state.lock."""
+        live = [r for s in self.services.values() for r in s.revisions.values()]
+        return live + [r for r in self.retired if r not in live]
 
     def is_current(self) -> bool:
         """False once CloudState.reset() dropped this backend (its threads and callbacks then stop)."""
@@ -443,6 +475,7 @@ class CloudRunBackend:
         del self.services[(service.project, service.region, service.name)]
         for revision in service.revisions.values():
             revision.deleted_at = now
+        self.retired.extend(service.revisions.values())
         waiting, service.waiting = service.waiting, []
         for _generation, operation in waiting:  # a create or update still rolling out (wording assumed)
             operation.fail(errors.Aborted(f"Service '{service.name}' was deleted before this operation finished."))
@@ -622,6 +655,7 @@ class CloudRunBackend:
             return revision
         revision.deleted_at = self.clock()
         del service.revisions[revision_name]
+        self.retired.append(revision)
         self.deployer.revision_deleted(revision)
         return revision
 

@@ -21,9 +21,11 @@ import time
 
 from google.cloud import run_v2
 
+from labkit.cloud.gcp.run.models import RequestRecord
 from labkit.cloud.ingress import Reply, Route
 
 INGRESS_ALL = run_v2.IngressTraffic.INGRESS_TRAFFIC_ALL
+RECORD_KEY = "labkit.cloudrun.request"   # environ: (revision, its RequestRecord, monotonic start)
 
 
 def _page(status: int, title: str, heading: str, text: str) -> str:
@@ -57,7 +59,8 @@ def _owner(service, kind: str) -> str:
 def _route(backend, service, host: str, tag: str | None, kind: str) -> Route:
     return Route(host=host, port=80, pick=lambda environ: pick(backend, service, environ, tag),
                  unavailable=lambda: (UNAVAILABLE.status, UNAVAILABLE.body), owner=_owner(service, kind),
-                 bad_gateway=BAD_GATEWAY)
+                 bad_gateway=BAD_GATEWAY, observe=lambda environ, status, size: answered(backend, environ, status,
+                                                                                         size))
 
 
 def open_routes(backend, service) -> None:
@@ -96,9 +99,13 @@ def pick(backend, service, environ, tag: str | None):
         if revision is None:
             return NOT_FOUND if tag is not None else UNAVAILABLE
         revision.last_request = time.monotonic()
-        revision.served += 1
-        revision.requests.append((backend.clock(), environ.get("REQUEST_METHOD", "GET"),
-                                  f"https://{environ.get('HTTP_HOST', '')}{environ.get('PATH_INFO') or '/'}"))
+        record = RequestRecord(time=backend.clock(), method=environ.get("REQUEST_METHOD", "GET"),
+                               url=_url(environ), user_agent=environ.get("HTTP_USER_AGENT", ""),
+                               remote_ip=environ.get("REMOTE_ADDR", ""),
+                               protocol=environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                               request_size=_int(environ.get("CONTENT_LENGTH")))
+        revision.note_request(record)
+        environ[RECORD_KEY] = (revision, record, time.monotonic())
         instance = revision.instance
         upstream = instance.upstream if instance is not None and not instance.stopping else None
     if upstream is None:
@@ -106,6 +113,33 @@ def pick(backend, service, environ, tag: str | None):
         with backend.lock:
             revision.last_request = time.monotonic()
     return upstream if upstream is not None else UNAVAILABLE
+
+
+def answered(backend, environ, status: int, size: int) -> None:
+    """The ingress's call once a request's answer has been sent: its request log line is complete
+    (the status the client got, the bytes, the latency), as Cloud Run writes it then."""
+    noted = environ.get(RECORD_KEY)
+    if noted is None:  # answered before a revision was picked (403, 404, 503 pages): no revision's log
+        return
+    revision, record, started = noted
+    with backend.lock:
+        record.latency = time.monotonic() - started
+        record.response_size = size
+        instance = revision.instance
+        record.instance_id = instance.id if instance is not None else ""
+        record.status = status
+
+
+def _url(environ) -> str:
+    query = environ.get("QUERY_STRING")
+    return f"https://{environ.get('HTTP_HOST', '')}{environ.get('PATH_INFO') or '/'}" + (f"?{query}" if query else "")
+
+
+def _int(text) -> int:
+    try:
+        return max(0, int(text or 0))
+    except ValueError:
+        return 0
 
 
 def _allowed(service, environ) -> bool:

@@ -68,8 +68,8 @@ def test_an_idle_revision_stops_and_the_next_request_starts_it(cloud):
     assert texts.count("listening on 8080") == 2  # the container's own output, once per start
     assert any(t.startswith("Default STARTUP TCP probe succeeded after") for t in texts)
     assert revision.instance.container is not first and revision.instance.container.state == "running"
-    assert revision.served == 2 and [m for _, m, _ in revision.requests] == ["GET", "GET"]  # the request log
-    assert revision.requests[0][2] == f"https://{service.host}/"
+    assert revision.served == 2 and [r.method for r in revision.requests] == ["GET", "GET"]  # the request log
+    assert revision.requests[0].url == f"https://{service.host}/"
 
 
 def test_min_instances_keep_one_running(cloud):
