@@ -50,7 +50,7 @@ LABS = {
     "lab09": {
         "partial": ["create_apprunner"],
         "partial_score": 6,                     # App Runner (6); Exercise 5 is graded by hand
-        "max_score": 21,
+        "max_score": 26,                        # AWS 21 + Cloud Run from source 5
     },
 }
 
@@ -376,6 +376,11 @@ def _lab09_cases(lab: str, student: dict, good: dict, add) -> None:
         failed=["lab09.apprunner.running.failed", "lab09.apprunner.image.not_pushed",
                 "lab09.apprunner.answers.not_running", "lab09.update.operation.failed_service",
                 "lab09.update.env.other", "lab09.update.answers.wrong"])
+    # Cloud Run deployed from source without --allow-unauthenticated: private, its URL answers 403;
+    # built, Ready and configured all the same.
+    private = _rewritten(good, "deploy_source", lambda s: s.replace(" --allow-unauthenticated", ""))
+    add("cloudrun_private", private, "graded", full - 2,
+        failed=["lab09.cloudrun.public.private", "lab09.cloudrun.answers.forbidden"])
 
 
 def differences(lab: str, target: Path | None = None) -> list[str]:

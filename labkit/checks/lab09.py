@@ -1,5 +1,6 @@
-"""Checks of lab 09, AWS part (lesson sections 6.3, 9.1 and 9.3; day19's deployment strategies):
-App Runner, its update, ECS Express Mode, and a canary over two ECS services behind an ALB.
+"""Checks of lab 09 (lesson sections 6.3, 9.1, 9.2 and 9.3; day19's deployment strategies), AWS part:
+App Runner, its update, ECS Express Mode, and a canary over two ECS services behind an ALB. The GCP
+part's step (Cloud Run from source) is labkit/checks/lab09_gcp.py, included in LAB below.
 
 Every condition reads state only, through fresh boto3 clients (App Runner, ECS, ELBv2, ECR, IAM,
 CloudWatch Logs), and, for "it answers", HTTP GETs of the service URLs through the cloud the checks
@@ -17,6 +18,7 @@ import re
 import time
 
 from labkit import net
+from labkit.checks import lab09_gcp
 from labkit.checks.core import CheckContext, Lab, Result, Step, condition
 
 REGION = "ap-northeast-2"
@@ -672,4 +674,5 @@ LAB = Lab(id="lab09", steps=[
          hidden=[express_roles]),
     Step("canary", "lab09.step.canary", [canary_services, canary_forward, canary_split, canary_promoted],
          hidden=[canary_health]),
+    lab09_gcp.STEP,
 ])

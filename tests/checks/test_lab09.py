@@ -196,3 +196,101 @@ def test_a_split_read_from_the_logs_passes_and_a_50_50_one_fails(ctx, aws, monke
     lines["v1"], lines["v2"] = _burst(100.0, 30, 0.002), _burst(100.001, 3, 0.018)
     ctx.cache.clear()
     assert outcomes(ctx)["canary.split"][:2] == (False, "lab09.canary.split.not_observed")
+
+
+# -- step 5, GCP part: Cloud Run from source ----------------------------------------------------------------
+
+def _push_stand_in(endpoint: str, repository: str) -> str:
+    """The tests' small web app (answers $TEXT) pushed to Artifact Registry's `repository` as my-app:latest
+    (the repository made first), with gcloud's docker credentials; its URI by digest, as gcloud deploys it."""
+    import hashlib
+
+    from google.cloud import artifactregistry_v1 as ar
+
+    from labkit import gcp
+    from labkit.cloud.gcp.project import ACCESS_TOKEN
+    from tests.cloud.gcp.run.conftest import APP, AR_HOST, PARENT
+    from tests.cloud.helpers import Registry
+    from tests.cloud.runtime.images import stand_in_image
+
+    gcp.artifact_registry_client(transport="rest", endpoint=endpoint).create_repository(
+        parent=PARENT, repository_id=repository,
+        repository=ar.Repository(format_=ar.Repository.Format.DOCKER)).result(timeout=30)
+    manifest, blobs = stand_in_image({"/app/app.py": APP}, Cmd=["python", "app.py"])
+    registry = Registry(endpoint, ("oauth2accesstoken", ACCESS_TOKEN), host=AR_HOST)
+    name = f"labkit-project/{repository}/my-app"
+    for data in blobs.values():
+        assert registry.push_blob(name, data).status_code == 201
+    answer = registry.push_manifest(name, "latest", manifest, "application/vnd.docker.distribution.manifest.v2+json")
+    assert answer.status_code == 201, answer.text
+    return f"{AR_HOST}/{name}@sha256:{hashlib.sha256(manifest).hexdigest()}"
+
+
+def _cloud_run(ctx, image: str, env: dict, public: bool):
+    """The Cloud Run service my-app in asia-northeast3 running `image` with `env`, made through the
+    official client (what `labkit gcloud run deploy` sends), allUsers roles/run.invoker if `public`."""
+    from google.cloud import run_v2
+    from google.iam.v1 import policy_pb2
+
+    from labkit import gcp
+
+    services = gcp.run_client(transport="rest", endpoint=ctx.endpoint)
+    container = run_v2.Container(image=image, env=[run_v2.EnvVar(name=k, value=v) for k, v in env.items()])
+    service = services.create_service(parent="projects/labkit-project/locations/asia-northeast3", service_id="my-app",
+                                      service=run_v2.Service(template=run_v2.RevisionTemplate(containers=[container])))
+    service = service.result(timeout=60)
+    if public:
+        policy = policy_pb2.Policy(bindings=[policy_pb2.Binding(role="roles/run.invoker", members=["allUsers"])])
+        services.set_iam_policy(request={"resource": service.name, "policy": policy})
+    return service
+
+
+def test_cloud_run_on_an_empty_cloud_says_to_deploy_from_source(ctx):
+    found = outcomes(ctx)
+    assert found["cloudrun.ready"] == (False, "lab09.cloudrun.ready.missing", {"name": "my-app", "region": "asia-northeast3"})
+    assert "--source=." in catalogue("en")["lab09.cloudrun.ready.missing.hint"]
+    for condition in ("source", "env", "public", "answers"):
+        assert found[f"cloudrun.{condition}"][:2] == (False, f"lab09.cloudrun.{condition}.no_service")
+
+
+def test_cloud_run_from_an_image_private_and_with_the_wrong_provider(ctx):
+    """Deployed with --image from lesson 02's my-repo, without --allow-unauthenticated, CLOUD_PROVIDER=gcp:
+    it is Ready, and every other condition says what is wrong."""
+    image = _push_stand_in(ctx.endpoint, "my-repo")
+    _cloud_run(ctx, image, {"CLOUD_PROVIDER": "gcp", "TEXT": "Hello from gcp!"}, public=False)
+    found = outcomes(ctx)
+    assert found["cloudrun.ready"][:2] == (True, "lab09.cloudrun.ready.ok")
+    assert found["cloudrun.source"] == (False, "lab09.cloudrun.source.image",
+                                        {"found": image, "repository": "cloud-run-source-deploy"})
+    assert found["cloudrun.env"] == (False, "lab09.cloudrun.env.other", {"found": "gcp", "value": "GCP"})
+    assert found["cloudrun.public"][:2] == (False, "lab09.cloudrun.public.private")
+    url = found["cloudrun.answers"][2]["url"]
+    assert found["cloudrun.answers"] == (False, "lab09.cloudrun.answers.forbidden", {"url": url})
+    assert url == "https://my-app-123456789012.asia-northeast3.run.app"
+
+
+def test_cloud_run_built_from_source_public_and_answering_passes(ctx):
+    """What `gcloud run deploy my-app --source=.` leaves: the image in cloud-run-source-deploy, by digest."""
+    image = _push_stand_in(ctx.endpoint, "cloud-run-source-deploy")
+    _cloud_run(ctx, image, {"CLOUD_PROVIDER": "GCP", "TEXT": "Hello from GCP!"}, public=True)
+    found = outcomes(ctx)
+    assert {c: found[c][0] for c in found if c.startswith("cloudrun.")} == dict.fromkeys(
+        ["cloudrun.ready", "cloudrun.source", "cloudrun.env", "cloudrun.public", "cloudrun.answers"], True)
+    assert found["cloudrun.answers"][2]["found"] == "Hello from GCP!"
+    # an image the repository does not hold (deleted since) proves no build from source
+    from labkit.checks import lab09_gcp
+    assert lab09_gcp._image_in_registry(ctx, image[:-4] + "0000") is False
+
+
+def test_the_gcp_step_is_the_labs_fifth_and_its_keys_have_text():
+    import inspect
+    import re
+
+    from labkit.checks import lab09_gcp
+
+    lab = get_lab("lab09")
+    assert [s.id for s in lab.steps][-1] == "cloudrun" and lab.step("cloudrun").max_points() == 5
+    keys = set(re.findall(r'"(lab09\.[a-z0-9_.]+)"', inspect.getsource(lab09_gcp)))
+    assert len(keys) > 15 and not [k for k in keys if k not in catalogue("en") or k not in catalogue("ko")]
+    failures = [k for k in keys if not k.endswith((".ok", "no_service")) and k != "lab09.step.cloudrun"]
+    assert not [k for k in failures if f"{k}.hint" not in catalogue("en")]

@@ -104,6 +104,13 @@ def lab09_solved(nb, lang: str) -> None:
     v2, percent = _share(cells["canary_hit"], "Hello from AWS-v2!")
     assert v1 + v2 == 1000 and 5 <= percent <= 15, cells["canary_hit"]  # binomial: 10 ± 5 is > 5 sigma
     assert _share(cells["after_promotion"], "Hello from AWS-v2!") == (100, 100.0), cells["after_promotion"]
+    # Cloud Run from source: gcloud made the repository, built the app folder and deployed it, public;
+    # the URL answers, and the image it built is in cloud-run-source-deploy
+    deployed = cells["deploy_source"]
+    assert "Creating Container Repository....done" in deployed and "Building Container....done" in deployed, deployed
+    assert "Service URL: https://my-app-123456789012.asia-northeast3.run.app" in deployed, deployed
+    assert _share(cells["cloudrun_hit"], "Hello from GCP!") == (5, 100.0), cells["cloudrun_hit"]
+    assert re.search(r"cloud-run-source-deploy/my-app\tsha256:[0-9a-f]{64}", cells["cloudrun_hit"]), cells["cloudrun_hit"]
     _in_language(nb, lang)
 
 

@@ -1,11 +1,12 @@
-"""Lab 09 (AWS part) as handed out: Run All on the Korean student version pushes the image, creates
-the roles and stops at step 1's test cell, saying in Korean what is missing.
+"""Lab 09 as handed out: Run All on the Korean student version pushes the image, creates the roles
+and stops at step 1's test cell, saying in Korean what is missing.
 
 The solved lab (App Runner, ECS Express Mode and two ECS services behind an ALB really running the
-section 9.1 app; English and Korean) and the untouched English version run in the grader's samples
-(good, good_ko, untouched) in its loopback-only sandbox, where tests/grader/test_samples.py reads their
-outputs with the same assertions (lab_outputs.py): the canary's observed split, the update taking over,
-Express Mode's endpoint. Each notebook runs once per `make test`."""
+section 9.1 app, then Cloud Run building it from source; English and Korean) and the untouched English
+version run in the grader's samples (good, good_ko, untouched) in its loopback-only sandbox, where
+tests/grader/test_samples.py reads their outputs with the same assertions (lab_outputs.py): the canary's
+observed split, the update taking over, Express Mode's endpoint, Cloud Run's URL answering
+`Hello from GCP!`. Each notebook runs once per `make test`."""
 from __future__ import annotations
 
 from . import lab_outputs
