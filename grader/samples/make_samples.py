@@ -35,12 +35,12 @@ LABS = {
         "partial_score": 4,                     # repository (3) + login (1)
         "edit": "repository",
         "delete": "push",
-        "max_score": 15,
+        "max_score": 22,                        # ECR 15 (steps 1-5) + Artifact Registry 7 (steps 6-9)
         "kill_after": "login",
         "exercise3": "exercise3_answer",        # the written answer's cell, for its other forms
-        # sections (preamble, steps 1-4, Exercise 3, Done) in another valid order: Exercise 3
-        # first, the build before the repository, the rest after
-        "reordered": [0, 5, 3, 1, 2, 4, 6],
+        # sections (preamble, steps 1-4, Exercise 3, steps 6-9 (Artifact Registry), Done) in another
+        # valid order: Exercise 3 first, the build before the repository, the rest after
+        "reordered": [0, 5, 3, 1, 2, 4, 6, 7, 8, 9, 10],
     },
     "lab03": {
         "partial": ["create_cluster", "register_task_definition"],
@@ -258,11 +258,12 @@ def _lab02_cases(lab: str, student: dict, good: dict, add) -> None:
     # cloud shows; a note tells the instructor (nbgrader alone would give the step 0).
     add("deleted_all_test_cells", _without_test_cells(good), "graded", full,
         f"test cell of {_title(lab, _steps(lab)[0].id)} was deleted", notes=len(_steps(lab)))
-    # The student's own broken docker state (after a finished lab) is their answer: login and
-    # build fail with a hint saying what is broken, the pushed image still counts.
+    # The student's own broken docker state (after a finished lab) is their answer: login, build
+    # and Artifact Registry's docker auth (the same config file) fail with a hint saying what is
+    # broken, the pushed images still count.
     add("broken_docker_state", _append(good, _code("break_docker", attacks.BROKEN_DOCKER_STATE)), "graded",
-        full - _points(lab, "login") - _points(lab, "build"),
-        failed=["docker_state.config.not_json", "docker_state.store.broken"])
+        full - _points(lab, "login") - _points(lab, "build") - _points(lab, "ar_auth"),
+        failed=["docker_state.config.not_json", "docker_state.store.broken", "lab02.ar.auth.not_json"])
     # Correct but different: boto3 for every `!aws`, a push through the registry's HTTP API,
     # steps done and explained in another order.
     boto3_lab = _rewritten(_rewritten(good, "create_repository", lambda _: attacks.BOTO3_REPOSITORY),

@@ -1,10 +1,13 @@
-"""Checks of lab 02 (container registry, the AWS ECR part: lesson section 2.1 and Exercise 3).
+"""Checks of lab 02 (container registries: Amazon ECR, lesson section 2.1 and Exercise 3; then
+GCP Artifact Registry, section 2.2).
 
-Every condition reads state only: the local cloud through fresh boto3 clients, the student's
-docker client state in LABKIT_HOME, and the written answer to Exercise 3.
+Every condition reads state only: the local cloud through fresh boto3 clients and the official
+Artifact Registry client (over REST), the student's docker client state in LABKIT_HOME, and the
+written answers (Exercise 3, the digest read from `images list`).
 """
 from __future__ import annotations
 
+import re
 import shlex
 
 from labkit.checks import commands
@@ -339,6 +342,186 @@ def exercise3_order(ctx):
     return [Result("exercise3.order", ok, "lab02.exercise3.order.ok" if ok else "lab02.exercise3.order.bad")]
 
 
+# -- steps 6-9: GCP Artifact Registry --------------------------------------------------------------
+# The same image, pushed to GCP's registry. Reads: one GetRepository, one ListDockerImages (the rest
+# only on a failure path), the docker config file: lab 02 is the grader's throughput benchmark.
+
+AR_REPOSITORY = "my-repo"
+AR_LOCATION = "asia-northeast3"
+AR_PROJECT = "labkit-project"
+AR_HOST = f"{AR_LOCATION}-docker.pkg.dev"
+AR_IMAGE = f"{AR_HOST}/{AR_PROJECT}/{AR_REPOSITORY}/my-app"
+AR_REPOSITORY_NAME = f"projects/{AR_PROJECT}/locations/{AR_LOCATION}/repositories/{AR_REPOSITORY}"
+# where a student may have created it instead (looked at only when it is not in asia-northeast3)
+AR_OTHER_LOCATIONS = ("us-central1", "us-east1", "us", "asia", "asia-northeast1", "asia-northeast2",
+                      "europe-west1")
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def _not_found():
+    from google.api_core import exceptions
+
+    return exceptions.NotFound
+
+
+def _ar_repository(ctx: CheckContext):
+    """The Repository message of my-repo in asia-northeast3, or None."""
+    def fetch():
+        try:
+            return ctx.google("artifactregistry").get_repository(name=AR_REPOSITORY_NAME)
+        except _not_found():
+            return None
+    return ctx.cached("ar_repository", fetch)
+
+
+def _ar_location_holding_repository(ctx: CheckContext) -> str | None:
+    client = ctx.google("artifactregistry")
+    for location in AR_OTHER_LOCATIONS:
+        try:
+            client.get_repository(name=f"projects/{AR_PROJECT}/locations/{location}/repositories/{AR_REPOSITORY}")
+            return location
+        except _not_found():
+            continue
+    return None
+
+
+@condition(points=1)
+def ar_repository_exists(ctx: CheckContext) -> list[Result]:
+    if _ar_repository(ctx) is not None:
+        return [Result("ar_repository.exists", True, "lab02.ar.repository.exists.ok",
+                       params={"uri": f"{AR_HOST}/{AR_PROJECT}/{AR_REPOSITORY}"})]
+    elsewhere = _ar_location_holding_repository(ctx)
+    if elsewhere:
+        return [Result("ar_repository.exists", False, "lab02.ar.repository.exists.wrong_location",
+                       params={"location": elsewhere, "expected": AR_LOCATION})]
+    return [Result("ar_repository.exists", False, "lab02.ar.repository.exists.missing",
+                   params={"repo": AR_REPOSITORY, "location": AR_LOCATION})]
+
+
+@condition(points=1)
+def ar_repository_docker(ctx: CheckContext) -> list[Result]:
+    repo = _ar_repository(ctx)
+    if repo is None:
+        return [Result("ar_repository.docker", False, "lab02.ar.repository.docker.no_repository")]
+    fmt = type(repo).Format(repo.format_).name
+    if fmt == "DOCKER":
+        return [Result("ar_repository.docker", True, "lab02.ar.repository.docker.ok")]
+    return [Result("ar_repository.docker", False, "lab02.ar.repository.docker.bad", params={"value": fmt.lower()})]
+
+
+@condition(points=1)
+def ar_docker_auth(ctx: CheckContext) -> list[Result]:
+    """configure-docker's entry `"credHelpers": {"asia-northeast3-docker.pkg.dev": "gcloud"}` in the
+    lab's docker config (or, as Google also documents, a `docker login` with an access token)."""
+    from labkit.docker.auth import config_path
+
+    path = config_path(ctx.home)
+    where = {"path": images.shown_path(path), "host": AR_HOST}
+    try:
+        data = images._read_json(path, "lab02.ar.auth.not_json", **where)
+        if data is not None and (not isinstance(data, dict) or not isinstance(data.get("credHelpers", {}), dict)
+                                 or not isinstance(data.get("auths", {}), dict)):
+            raise images.BrokenState("lab02.ar.auth.ill_formed", **where)
+    except images.BrokenState as broken:  # the student's own file: their answer, with a hint
+        return [Result("ar_auth.helper", False, broken.key, params=broken.params)]
+    helper = (data or {}).get("credHelpers", {}).get(AR_HOST)
+    if helper == "gcloud":
+        return [Result("ar_auth.helper", True, "lab02.ar.auth.ok", params={"host": AR_HOST})]
+    if helper is not None:
+        return [Result("ar_auth.helper", False, "lab02.ar.auth.other_helper",
+                       params={"host": AR_HOST, "value": str(helper) or "\"\""})]
+    if (data or {}).get("auths", {}).get(AR_HOST) is not None:
+        try:
+            credentials = images.saved_credentials(ctx.home, AR_HOST)
+        except images.BrokenState:  # an entry without a readable `auth`: a login that cannot work
+            credentials = None
+        if credentials and images.credentials_accepted(ctx.endpoint, AR_HOST, credentials):
+            return [Result("ar_auth.helper", True, "lab02.ar.auth.ok_login", params={"host": AR_HOST})]
+        return [Result("ar_auth.helper", False, "lab02.ar.auth.rejected", params={"host": AR_HOST})]
+    return [Result("ar_auth.helper", False, "lab02.ar.auth.missing", params={"host": AR_HOST})]
+
+
+def _ar_pushed(ctx: CheckContext) -> dict:
+    """Tag -> digest of my-app in my-repo, {} if the repository or the image is missing."""
+    def fetch():
+        if _ar_repository(ctx) is None:
+            return {}
+        tags = {}
+        for image in ctx.google("artifactregistry").list_docker_images(parent=AR_REPOSITORY_NAME):
+            package, _, digest = image.uri.partition("@")
+            if package == AR_IMAGE:
+                tags.update({tag: digest for tag in image.tags})
+        return tags
+    return ctx.cached("ar_pushed", fetch)
+
+
+@condition(points=1)
+def ar_pushed_tags(ctx: CheckContext) -> list[Result]:
+    if _ar_repository(ctx) is None:
+        return [Result("ar_push.tags", False, "lab02.ar.push.tags.no_repository")]
+    tags = _ar_pushed(ctx)
+    missing = [t for t in TAGS if t not in tags]
+    if not missing:
+        return [Result("ar_push.tags", True, "lab02.ar.push.tags.ok", params={"uri": AR_IMAGE})]
+    if len(missing) == len(TAGS):
+        return [Result("ar_push.tags", False, "lab02.ar.push.tags.none", params={"uri": AR_IMAGE})]
+    have = [t for t in TAGS if t in tags]
+    return [Result("ar_push.tags", False, "lab02.ar.push.tags.missing",
+                   params={"tag": missing[0], "have": have[0], "uri": AR_IMAGE})]
+
+
+@condition(points=1)
+def ar_pushed_one_digest(ctx: CheckContext) -> list[Result]:
+    tags = _ar_pushed(ctx)
+    missing = [t for t in TAGS if t not in tags]
+    if len(missing) == len(TAGS):
+        return [Result("ar_push.one_digest", False, "lab02.ar.push.one_digest.nothing")]
+    if missing:
+        return [Result("ar_push.one_digest", False, "lab02.ar.push.one_digest.not_pushed", params={"tag": missing[0]})]
+    if tags["v1.0"] != tags["latest"]:
+        return [Result("ar_push.one_digest", False, "lab02.ar.push.one_digest.bad",
+                       params={"v1": short_digest(tags["v1.0"]), "latest": short_digest(tags["latest"])})]
+    return [Result("ar_push.one_digest", True, "lab02.ar.push.one_digest.ok")]
+
+
+@condition(points=1)
+def ar_same_image_as_ecr(ctx: CheckContext) -> list[Result]:
+    """One image, two registries: v1.0 has the same digest in Artifact Registry as in ECR."""
+    ar_digest = _ar_pushed(ctx).get("v1.0")
+    if ar_digest is None:
+        return [Result("ar_push.same_as_ecr", False, "lab02.ar.push.same_as_ecr.no_image")]
+    ecr_digest = _pushed(ctx).get("v1.0")
+    if ecr_digest is None:
+        return [Result("ar_push.same_as_ecr", False, "lab02.ar.push.same_as_ecr.no_ecr", params={"uri": IMAGE_URI})]
+    if ar_digest != ecr_digest:
+        return [Result("ar_push.same_as_ecr", False, "lab02.ar.push.same_as_ecr.bad",
+                       params={"ar": short_digest(ar_digest), "ecr": short_digest(ecr_digest)})]
+    return [Result("ar_push.same_as_ecr", True, "lab02.ar.push.same_as_ecr.ok", params={"digest": short_digest(ar_digest)})]
+
+
+@condition(points=1)
+def ar_list_digest(ctx: CheckContext) -> list[Result]:
+    """The digest the student read from `gcloud artifacts docker images list`, against the truth.
+    (One condition: a "not answered yet" gate would add nothing to it.)"""
+    answer = answer_text(ctx, "ar_digest")
+    if answer is None:
+        return [Result("ar_list.digest", False, "lab02.ar.list.unanswered")]
+    answer = answer.strip().lower()
+    found = DIGEST.search(answer) or re.fullmatch(r"[0-9a-f]{64}", answer)
+    if found is None:
+        key = "lab02.ar.list.digest.short" if re.fullmatch(r"(sha256:)?[0-9a-f]{6,63}", answer) else \
+            "lab02.ar.list.digest.not_digest"
+        return [Result("ar_list.digest", False, key)]
+    truth = _ar_pushed(ctx).get("v1.0")
+    if truth is None:
+        return [Result("ar_list.digest", False, "lab02.ar.list.digest.no_image", params={"uri": AR_IMAGE})]
+    digest = found.group() if found.group().startswith("sha256:") else f"sha256:{found.group()}"
+    if digest != truth:
+        return [Result("ar_list.digest", False, "lab02.ar.list.digest.wrong",
+                       params={"answer": short_digest(digest), "uri": AR_IMAGE})]
+    return [Result("ar_list.digest", True, "lab02.ar.list.digest.ok", params={"digest": short_digest(truth)})]
+
+
 LAB = Lab(id="lab02", steps=[
     Step("repository", "lab02.step.repository", [repository_exists, repository_scan_on_push],
          hidden=[repository_tags_mutable]),
@@ -347,4 +530,8 @@ LAB = Lab(id="lab02", steps=[
     Step("push", "lab02.step.push", [pushed_tags, pushed_one_digest, pushed_config], hidden=[pushed_app_file]),
     Step("exercise3", "lab02.step.exercise3", [exercise3_login, exercise3_build_and_tag, exercise3_push,
                                                exercise3_order], gate=exercise3_answered),
+    Step("ar_repository", "lab02.step.ar_repository", [ar_repository_exists, ar_repository_docker]),
+    Step("ar_auth", "lab02.step.ar_auth", [ar_docker_auth]),
+    Step("ar_push", "lab02.step.ar_push", [ar_pushed_tags, ar_pushed_one_digest], hidden=[ar_same_image_as_ecr]),
+    Step("ar_list", "lab02.step.ar_list", [ar_list_digest]),
 ])

@@ -1,6 +1,9 @@
 """Lab 02 states a student can leave behind, made for real: repositories through boto3 on a
 local cloud, a login saved as `labkit docker login` saves it, a local image built with
-`labkit docker build`, images pushed through ECR's own API. Every outcome of every lab 02
+`labkit docker build`, images pushed through ECR's own API; on the GCP side an Artifact Registry
+repository through the official client, the docker config's `credHelpers` entry as
+`gcloud auth configure-docker` writes it, images pushed through the registry's HTTP API with
+gcloud's credential helper's user and token. Every outcome of every lab 02
 condition is reached by one of SCENARIOS (tests/messages proves it), so the messages are
 tested with the parameters the checks really pass."""
 from __future__ import annotations
@@ -15,6 +18,8 @@ from tests.cloud.helpers import Image, digest, layer, login, upload_layer
 
 REGION, REGISTRY = "ap-northeast-2", "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com"
 URI = f"{REGISTRY}/my-app"
+AR_HOST = "asia-northeast3-docker.pkg.dev"
+AR_REPOSITORY = "labkit-project/my-repo/my-app"  # the registry's name of the image
 
 LESSON_DOCKERFILE = """FROM python:3.12-slim
 WORKDIR /app
@@ -63,6 +68,11 @@ class Scenario:
     dockerfile: str | None = None
     pushes: dict = field(default_factory=dict)  # tag -> Image
     answer: str | None = None           # Exercise 3's text (None: never assigned)
+    ar_location: str | None = None      # where my-repo is created (None: not created)
+    ar_format: str = "DOCKER"
+    ar_auth: str | None = None          # "helper" | "other_helper" | "login" | "wrong_login" | "not_json" | "ill_formed"
+    ar_pushes: dict = field(default_factory=dict)  # tag -> Image, pushed to my-repo/my-app
+    ar_digest: str | None = None        # the digest answer of step 9 (None: never assigned)
 
     def apply(self, ctx: CheckContext, workdir: Path) -> CheckContext:
         if self.repository_region:
@@ -82,7 +92,54 @@ class Scenario:
             build(ctx.home, workdir, self.dockerfile)
         if self.answer is not None:
             ctx.answers["exercise3"] = self.answer
+        self._apply_gcp(ctx)
         return ctx
+
+    def _apply_gcp(self, ctx: CheckContext) -> None:
+        if self.ar_location:
+            from google.cloud import artifactregistry_v1 as ar
+
+            ctx.google("artifactregistry").create_repository(
+                parent=f"projects/labkit-project/locations/{self.ar_location}", repository_id="my-repo",
+                repository=ar.Repository(format_=getattr(ar.Repository.Format, self.ar_format))).result()
+        for tag, image in self.ar_pushes.items():
+            ar_push(ctx.endpoint, image, tag)
+        if self.ar_auth:
+            ar_auth(ctx, self.ar_auth)
+        if self.ar_digest is not None:
+            ctx.answers["ar_digest"] = self.ar_digest
+
+
+def ar_auth(ctx: CheckContext, how: str) -> None:
+    """The docker config as configure-docker (or a hand edit, or `docker login`) leaves it."""
+    from labkit.docker.auth import config_path, save_credentials
+
+    path = config_path(ctx.home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if how in ("login", "wrong_login"):
+        from labkit.cloud.gcp.project import ACCESS_TOKEN
+
+        save_credentials(AR_HOST, "oauth2accesstoken", ACCESS_TOKEN if how == "login" else "ya29.expired", home=ctx.home)
+        return
+    if how == "not_json":
+        path.write_text('{"credHelpers": {')
+        return
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data["credHelpers"] = ["gcloud"] if how == "ill_formed" else {AR_HOST: "gcloud" if how == "helper" else "desktop"}
+    path.write_text(json.dumps(data))
+
+
+def ar_push(endpoint: str, image: Image, tag: str) -> None:
+    """What `docker push` does to Artifact Registry: blobs, then the manifest, as gcloud's helper's user."""
+    from labkit.cloud.gcp.project import ACCESS_TOKEN
+    from labkit.docker.auth import GCLOUD_HELPER_USER
+    from labkit.docker.registry_client import RegistryClient
+
+    with RegistryClient(AR_HOST, (GCLOUD_HELPER_USER, ACCESS_TOKEN), endpoint=endpoint) as client:
+        for blob_digest, data in image.blobs.items():
+            if not client.blob_exists(AR_REPOSITORY, blob_digest):
+                client.upload_blob(AR_REPOSITORY, data, blob_digest)
+        client.put_manifest(AR_REPOSITORY, tag, image.manifest, image.media_type)
 
 
 def push(ecr, image: Image, tag: str) -> None:
@@ -138,5 +195,18 @@ SCENARIOS = [
     Scenario("wrong_port", repository_region=REGION, pushes={"v1.0": pushed_image(ports=("3000/tcp", "53/udp"))}),
     Scenario("only_latest", repository_region=REGION, pushes={"latest": GOOD}),
     Scenario("solution", repository_region=REGION, login="valid", dockerfile=LESSON_DOCKERFILE,
-             pushes={"v1.0": GOOD, "latest": GOOD}, answer=SEED_ANSWER),
+             pushes={"v1.0": GOOD, "latest": GOOD}, answer=SEED_ANSWER,
+             ar_location="asia-northeast3", ar_auth="helper", ar_pushes={"v1.0": GOOD, "latest": GOOD},
+             ar_digest=f"\n{GOOD.digest}\n"),
+    # Artifact Registry (steps 6-9), on top of a finished ECR part where the comparison needs one
+    Scenario("ar_elsewhere", login="valid", ar_location="us-central1", ar_auth="other_helper",
+             ar_digest="latest"),
+    Scenario("ar_maven_token_login", ar_location="asia-northeast3", ar_format="MAVEN", ar_auth="login",
+             ar_digest=GOOD.digest[:19]),
+    Scenario("ar_other_image", repository_region=REGION, pushes={"v1.0": GOOD}, ar_location="asia-northeast3",
+             ar_auth="wrong_login", ar_pushes={"v1.0": pushed_image(label="rebuilt")}, ar_digest=GOOD.digest),
+    Scenario("ar_no_ecr", ar_location="asia-northeast3", ar_auth="not_json",
+             ar_pushes={"v1.0": GOOD, "latest": pushed_image(label="rebuilt")},
+             ar_digest=GOOD.digest.removeprefix("sha256:")),
+    Scenario("ar_nothing_pushed", ar_location="asia-northeast3", ar_auth="ill_formed", ar_digest=GOOD.digest),
 ]

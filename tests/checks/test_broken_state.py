@@ -116,3 +116,29 @@ def test_a_bug_of_the_checker_stays_infra(tmp_path, monkeypatch):
 def test_paths_are_shown_from_the_home_folder():
     assert images.shown_path(Path.home() / ".labkit" / "docker" / "config.json") == "~/.labkit/docker/config.json"
     assert images.shown_path(Path("/srv/x/config.json")) == "/srv/x/config.json"
+
+
+AR_HOST = lab02.AR_HOST
+AR_CONFIG_FILES = {
+    "not JSON": ('{"credHelpers": {', "lab02.ar.auth.not_json"),
+    "not UTF-8": ("\udcff", "lab02.ar.auth.not_json"),
+    "a JSON list": ("[]", "lab02.ar.auth.ill_formed"),
+    "credHelpers a list": ('{"credHelpers": ["gcloud"]}', "lab02.ar.auth.ill_formed"),
+    "auths a list": ('{"auths": ["x"], "credHelpers": {}}', "lab02.ar.auth.ill_formed"),
+    "a login without auth": (json.dumps({"auths": {AR_HOST: {"email": "me@example.com"}}}), "lab02.ar.auth.rejected"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AR_CONFIG_FILES))
+def test_a_broken_docker_config_fails_artifact_registry_auth_with_a_hint(tmp_path, case):
+    """configure-docker's entry is read from the same file as step 2's login: a broken file is the
+    student's failure on step 7 too, with a hint that names configure-docker, not ECR's login."""
+    content, key = AR_CONFIG_FILES[case]
+    ctx = _ctx(tmp_path)
+    path = Path(ctx.home) / "docker" / "config.json"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content.encode("utf-8", "surrogateescape"))
+    result = _only_failure(ctx, "ar_auth", "ar_auth.helper")
+    assert result.key == key and result.params["host"] == AR_HOST
+    for lang in ("en", "ko"):
+        assert "configure-docker" in text(f"{key}.hint", lang, **result.params)

@@ -17,6 +17,7 @@ import pytest
 from tests.grader.sample_class import REPO, attacks, expected, graded_class
 
 LAB = "lab02"
+FULL = 22  # lab 02's points: ECR 15 + Artifact Registry 7 (grader/samples/make_samples.py LABS)
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +47,7 @@ def test_every_attack_and_different_answer_of_the_issue_is_a_sample():
     cases = expected(LAB)
     assert set(cases) >= ATTACKS | DIFFERENT_ANSWERS
     for case in DIFFERENT_ANSWERS:
-        assert cases[case]["score"] == 15 and cases[case]["notes"] == 0, case
+        assert cases[case]["score"] == FULL and cases[case]["notes"] == 0, case
     assert {c for c, e in cases.items() if e.get("needs_sandbox")} == ATTACKS - {
         "attack_6_exception", "broken_docker_state", "deleted_all_test_cells"}
 
@@ -61,13 +62,13 @@ def test_every_submission_ran_in_a_sandbox(graded):
 @pytest.mark.parametrize("attacker", ["attack_1_checks", "attack_3_startup"])
 def test_attackers_are_graded_before_their_victims_and_the_victims_get_their_due(graded, attacker):
     """Checks replaced (1) or code planted for later kernels (3): every blank graded after the
-    attacker ended still gets 0, every correct one 15."""
+    attacker ended still gets 0, every correct one full marks."""
     graded.require(attacker)
     _, attack_end = _window(graded, attacker)
     later = [c for c in graded.cases if _window(graded, c)[0] > attack_end]
     wanted = expected(LAB)
     blanks = [c for c in later if wanted[c]["score"] == 0 and wanted[c]["status"] == "graded"]
-    correct = [c for c in later if wanted[c]["score"] == 15]
+    correct = [c for c in later if wanted[c]["score"] == FULL]
     assert {"untouched", "tamper_results"} <= set(blanks) and "good" in correct, later
     got = {c: (graded.results(c)["status"], graded.results(c)["score"]) for c in blanks + correct}
     assert got == {c: (wanted[c]["status"], wanted[c]["score"]) for c in blanks + correct}

@@ -55,6 +55,13 @@ def lab02_solved(nb, lang: str) -> None:
     says = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("ECR says")]
     computed = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("computed")]
     assert says and says == computed
+    # Artifact Registry: configure-docker's entry, then the same image (ECR's digest) in my-repo
+    assert '"asia-northeast3-docker.pkg.dev": "gcloud"' in out
+    listed = re.findall(r"docker\.pkg\.dev/labkit-project/my-repo/my-app\s+(sha256:[0-9a-f]{64})", out)
+    assert listed == [says[0]], (listed, says)
+    answer = next(c.source for c in nb.cells if c.get("id") == "ar_digest_answer")
+    assert listed[0] in answer, (f"the solution's ar_digest (src/labs/lab02.md) is not the digest this environment "
+                                 f"builds ({listed[0]}): the course's packages changed; put the new one there")
     _in_language(nb, lang)
 
 
