@@ -9,6 +9,7 @@ from labkit.checks.core import Lab
 _MODULES = {
     "lab02": "labkit.checks.lab02",
     "lab03": "labkit.checks.lab03",
+    "lab06": "labkit.checks.lab06",
     "lab09": "labkit.checks.lab09",
 }
 _REGISTERED: dict[str, Lab] = {}
