@@ -43,6 +43,24 @@ WARM = {
                "labkit.docker.reference", "labkit.docker.registry_client", "labkit.docker.store", "labkit.messages",
                "tarfile", "pwd", "grp", "pkgutil"],
 }
+# `labkit gcloud`'s imports, warmed when the zygote is first idle (so `labkit docker` is served as
+# soon as before): labkit.gcloud.run first, whose import installs labkit/gcloud/lazy.py (run_v2
+# without its __init__, which would import all seven Cloud Run clients); then the two clients,
+# grpc and the api_core pieces the clients load when first called. Imports only: no channel, no
+# thread (gRPC's core starts its threads with the first channel, in the child; gRPC does not
+# survive a fork that has them, and GRPC_ENABLE_FORK_SUPPORT is not needed when there are none).
+WARM_LATER = {
+    "labkit": ["labkit.gcloud.run", "labkit.gcloud.cli", "labkit.gcloud.errors", "labkit.gcloud.config",
+               "labkit.gcloud.formats", "labkit.gcloud.run_shape", "labkit.gcloud.traffic",
+               "labkit.gcloud.services", "labkit.gcloud.auth", "labkit.gcloud.artifacts", "labkit.gcloud.source",
+               "labkit.gcp", "labkit.config", "configparser", "uuid",
+               "grpc", "google.auth.credentials", "google.api_core.client_options", "google.api_core.exceptions",
+               "google.api_core.grpc_helpers", "google.api_core.operation", "google.api_core.operations_v1",
+               "google.api_core.future.polling", "google.api_core.gapic_v1", "google.iam.v1.policy_pb2",
+               "google.protobuf.duration_pb2", "google.protobuf.json_format",
+               "google.cloud.run_v2.services.services", "google.cloud.run_v2.services.revisions",
+               "google.cloud.run_v2.types", "google.cloud.artifactregistry_v1"],
+}
 
 # Variables a fresh interpreter or the C libraries read at start-up: a request whose values differ
 # from the zygote's own is declined (the shim then runs the real command).
@@ -178,19 +196,13 @@ def imported_by(script: str) -> set[str]:
 def warm_up(command: str, script: str) -> tuple[EnvTrace, list]:
     """Import what the command imports, if the script is the command's (its first module of WARM
     is among the script's imports); a stand-in script gets nothing ahead. Returns the trace and
-    the work left for when the zygote is idle (parsing awscli's models)."""
-    import importlib
-
+    the work left for when the zygote is idle (parsing awscli's models, `labkit gcloud`'s imports)."""
     modules = WARM.get(command, [])
     if not modules or modules[0] not in imported_by(script):
         modules = []
     idle = []
     with EnvTrace() as trace:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception as error:  # a module this version lacks: the child imports what it needs
-                log(f"warm-up: {name}: {error!r}")
+        _import_all(modules)
         if command == "aws" and modules:
             try:
                 fill = load_by_path("_labkit_fastcli_awscli",
@@ -199,7 +211,31 @@ def warm_up(command: str, script: str) -> tuple[EnvTrace, list]:
                     idle.append(fill)
             except Exception as error:
                 log(f"warm-up: awscli cache: {error!r}")
+    if modules and WARM_LATER.get(command):
+        idle.append(lambda: warm_more(trace, WARM_LATER[command]))
     return trace, idle
+
+
+def _import_all(modules: list[str]) -> None:
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as error:  # a module this version lacks: the child imports what it needs
+            log(f"warm-up: {name}: {error!r}")
+
+
+def warm_more(trace: EnvTrace, modules: list[str]) -> None:
+    """More imports, later (idle work), traced into the same EnvTrace: a request then differs from
+    the zygote's start-up only in variables none of them read either."""
+    with EnvTrace() as more:
+        _import_all(modules)
+    trace.reads |= more.reads
+    trace.read_all = trace.read_all or more.read_all
+    trace.writes.extend(more.writes)
+    log(f"warmed {len(modules)} more modules; import-time reads {sorted(k.decode(errors='replace') for k in more.reads)}"
+        f", writes {[k.decode(errors='replace') for k, _ in more.writes]}")
 
 
 def signature(path: str):
@@ -294,8 +330,8 @@ class Zygote:
         # whatever may open /dev/tty (a pager, a password prompt) runs for real.
         if self.command == "aws" and (b"help" in req.args or _mentions_mfa(_aws_config(req.env))):
             return "help pages and MFA prompts use the terminal"
-        if self.command == "labkit" and (not req.args or req.args[0] != b"docker"):
-            return "only `labkit docker` is served"
+        if self.command == "labkit" and (not req.args or req.args[0] not in (b"docker", b"gcloud")):
+            return "only `labkit docker` and `labkit gcloud` are served"
         if self.command == "labkit" and b"login" in req.args and b"--password-stdin" not in req.args:
             return "an interactive login prompts on the terminal"
         for path, sig in self.fingerprint.items():
@@ -354,6 +390,8 @@ class Zygote:
             log(f"idle work failed: {error!r}")
         gc.collect()
         gc.freeze()
+        for path in installation_files(self.script):  # what it imported: a change since runs for real
+            self.fingerprint.setdefault(path, signature(path))
         log(f"idle work done in {time.monotonic() - t0:.2f} s")
 
     def _stop(self, *_):
