@@ -7,10 +7,15 @@ google.longrunning.Operations, and each API's REST paths: /v2/{name=projects/*/l
     op.finish(response_message)          # later (any thread): done, with the response
     op.fail(errors.FailedPrecondition("..."))
 
-Names are PARENT/operations/UUID, as Cloud Run's and Artifact Registry's are.
+Names are PARENT/operations/UUID, as Cloud Run's and Artifact Registry's are. Every API shares
+one store, but each lists its own: over REST, `/gcp/run/.../operations` lists the operations whose
+metadata is Cloud Run's (as run.googleapis.com would); gRPC has one channel for every API here, so
+its ListOperations lists them all (docs/fidelity.md, GCP wire).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 import time
 
@@ -23,6 +28,24 @@ from labkit.cloud.gcp.hosting import to_pb
 from labkit.cloud.gcp.paging import page
 
 WAIT_LIMIT = 60.0  # seconds a WaitOperation without a timeout waits (the client retries after)
+# the package of an operation's metadata -> the API (REST prefix) it belongs to
+API_OF_PACKAGE = {"google.cloud.run.": "run", "google.devtools.artifactregistry.": "artifactregistry"}
+_asking_api: contextvars.ContextVar[str | None] = contextvars.ContextVar("labkit_gcp_api", default=None)
+
+
+@contextlib.contextmanager
+def asked_through(api: str):
+    """The request being answered came through this API's REST prefix (rest.py)."""
+    token = _asking_api.set(api)
+    try:
+        yield
+    finally:
+        _asking_api.reset(token)
+
+
+def api_of(op: "Op") -> str | None:
+    type_name = op.metadata.type_url.rpartition("/")[2] if op.metadata is not None else ""
+    return next((api for package, api in API_OF_PACKAGE.items() if type_name.startswith(package)), None)
 
 
 class Op:
@@ -110,8 +133,9 @@ def get_operation(state, request):
 
 def list_operations(state, request):
     parent = request.name
-    ops = sorted((op for name, op in store(state).ops.items() if name.startswith(parent + "/operations/")),
-                 key=lambda op: op.name)
+    api = _asking_api.get()
+    ops = sorted((op for name, op in store(state).ops.items() if name.startswith(parent + "/operations/")
+                  and (api is None or api_of(op) in (api, None))), key=lambda op: op.name)
     if request.filter == "done=true":
         ops = [op for op in ops if op.done]
     elif request.filter == "done=false":

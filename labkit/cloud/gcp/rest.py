@@ -96,7 +96,10 @@ def _answer(state, request: Request):
         match = pattern.fullmatch(path)
         if match and verb == request.method:
             message = _request_message(method, match, fields, body_field, request)
-            return hosting.call(state, method, message)
+            from labkit.cloud.gcp import operations
+
+            with operations.asked_through(api):  # ListOperations of this API lists this API's operations
+                return hosting.call(state, method, message)
     raise errors.NotFound(f"The requested URL {request.method} {path} is not an operation of the {api} API "
                           f"that the labkit local cloud serves.")
 
@@ -173,11 +176,20 @@ def _all_routes() -> dict[str, list]:
                     for verb, uri, body in method.rules:
                         pattern, fields = compile_template(uri)
                         routes.setdefault(service.api, []).append((verb, pattern, fields, body, method))
+            for api_routes in routes.values():
+                # a custom verb (`.../services/*}:getIamPolicy`) before the plain resource: `[^/]+` of GetService
+                # would take `my-service:getIamPolicy` for a name (sorted() is stable: the rest keep their order)
+                api_routes.sort(key=lambda route: not _ends_with_verb(route[1].pattern))
             _routes = routes
         return _routes
 
 
 _VARIABLE = re.compile(r"\{([^}=]+)(?:=([^}]*))?\}")
+_VERB_TAIL = re.compile(r"\\?:[A-Za-z]+$")  # a template's `:verb` (escaped by re.escape or not)
+
+
+def _ends_with_verb(pattern: str) -> bool:
+    return bool(_VERB_TAIL.search(pattern))
 
 
 def compile_template(uri: str):

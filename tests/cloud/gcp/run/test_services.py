@@ -213,6 +213,25 @@ def test_rest_transport_reads_the_same_service(rest_services, run_cloud, image):
     assert get(run_cloud, updated.uri).text == "v2"
 
 
+def test_rest_iam_policy_and_operations_are_cloud_runs_own(rest_services, run_cloud, image):
+    """`...services/*}:getIamPolicy` is not GetService of `NAME:getIamPolicy`, and Cloud Run's operations list
+    holds no Artifact Registry operation, though one store keeps both (labkit/cloud/gcp/rest.py, operations.py)."""
+    from google.cloud import artifactregistry_v1 as ar
+    from google.longrunning import operations_pb2
+
+    service = rest_services.create_service(parent=PARENT, service_id="iam-rest", service=service_of(image)).result(30)
+    assert not rest_services.get_iam_policy(request={"resource": service.name}).bindings
+    make_public(rest_services, service.name)
+    policy = rest_services.get_iam_policy(request={"resource": service.name})
+    assert [(b.role, list(b.members)) for b in policy.bindings] == [("roles/run.invoker", ["allUsers"])]
+    registry = gcp.artifact_registry_client(transport="rest", endpoint=run_cloud.endpoint)
+    registry.create_repository(parent=PARENT, repository_id="ops-elsewhere",
+                               repository=ar.Repository(format_=ar.Repository.Format.DOCKER)).result(timeout=10)
+    listed = rest_services.list_operations(operations_pb2.ListOperationsRequest(name=PARENT))
+    assert listed.operations and all("/google.cloud.run.v2." in op.metadata.type_url
+                                     for op in listed.operations)
+
+
 def processes_of(service_id: str) -> list[int]:
     """The processes whose environment has K_SERVICE=service_id (its revisions' containers)."""
     found = []
