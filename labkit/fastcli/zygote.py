@@ -53,6 +53,7 @@ WARM_LATER = {
     "labkit": ["labkit.gcloud.run", "labkit.gcloud.cli", "labkit.gcloud.errors", "labkit.gcloud.config",
                "labkit.gcloud.formats", "labkit.gcloud.run_shape", "labkit.gcloud.traffic",
                "labkit.gcloud.services", "labkit.gcloud.auth", "labkit.gcloud.artifacts", "labkit.gcloud.source",
+               "labkit.gcloud.logs",
                "labkit.gcp", "labkit.config", "configparser", "uuid",
                "grpc", "google.auth.credentials", "google.api_core.client_options", "google.api_core.exceptions",
                "google.api_core.grpc_helpers", "google.api_core.operation", "google.api_core.operations_v1",

@@ -37,13 +37,14 @@ COMMANDS = {
     ("run", "services", "get-iam-policy"): "run:get_iam_policy",
     ("run", "revisions", "list"): "run:revisions_list",
     ("run", "revisions", "describe"): "run:revisions_describe",
+    ("logging", "read"): "logs:read",
 }
 
 
 # gcloud's other top-level groups: named as not emulated rather than as unknown words
 GCLOUD_GROUPS = ("access-context-manager", "ai", "ai-platform", "alloydb", "apigee", "app", "bigtable", "builds",
                  "compute", "container", "dataflow", "dataproc", "deploy", "dns", "functions", "iam", "kms",
-                 "logging", "monitoring", "projects", "pubsub", "redis", "scheduler", "secrets", "sql", "storage",
+                 "monitoring", "projects", "pubsub", "redis", "scheduler", "secrets", "sql", "storage",
                  "tasks", "workflows")
 
 

@@ -34,6 +34,8 @@ def test_gcloud_commands_are_served_and_the_same(warm):
     same(warm, "labkit gcloud run deploy", served=1)  # a refused command line: exit 2
     same(warm, "labkit gcloud no-such-group", served=1)
     same(warm, "labkit gcloud config get-value project", served=1)
+    same(warm, "labkit gcloud logging read 'severity>=INFO' --limit=5 --format=json", served=1)
+    same(warm, "labkit gcloud logging read 'severity>=' --limit=5", served=1)  # INVALID_ARGUMENT, exit 1
     created = warm.run("labkit gcloud artifacts repositories create my-repo --repository-format=docker "
                        "--location=asia-northeast3")
     assert created.returncode == 0, created.stderr
