@@ -1,6 +1,7 @@
-"""Lesson 06 (serverless containers, AWS side) as a student meets it, in English, in a real browser:
+"""Lesson 06 (serverless containers) as a student meets it, in English, in a real browser:
 Run All against the local cloud, then the page shows what the text promises: the Fargate tasks on
-platform 1.4.0 answering at their own addresses, the App Runner service RUNNING and its URL answering
+platform 1.4.0 answering at their own addresses, the Cloud Run service's `*.run.app` URL answering
+`Hello from GCP!` (labkit.gcp.hit's table drawn), the App Runner service RUNNING and its URL answering
 `Hello from AWS!` through `labkit.aws.hit` (the answers' table drawn), the ECS Express Mode endpoint
 answering and what it made (ALB, HTTPS listener, target group), the 6.3 comparison table with its third
 column, and no cell ending in an error. The Korean notebook runs whole in tests/notebooks/test_lesson06.py
@@ -18,7 +19,7 @@ from tests.browser.server import ROOT
 from tests.browser.test_lab03 import set_ui_language, show
 
 LESSON = "en/06_serverless.ipynb"
-RUN_ALL_MS = 240_000  # ~30 s alone: an image push, a Fargate service, App Runner, Express Mode, the clean-up
+RUN_ALL_MS = 300_000  # ~50 s alone: two image pushes, a Fargate service, Cloud Run, App Runner, Express Mode, the clean-up
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +51,13 @@ def test_lesson06_runs_all_and_shows_what_its_text_describes(page, lab, shots):
     shots.take(page, "fargate-tasks")
     assert len(re.findall(r"RUNNING\s+FARGATE\s+1\.4\.0\s+127\.0\.1\.\d+", output("fargate_tasks"))) == 2
     assert output("ask_fargate_tasks").count("-> 200 Hello from AWS!") == 2, output("ask_fargate_tasks")
+
+    # Cloud Run: its URL, and labkit.gcp.hit's table of the answers drawn in the page
+    show(cells.nth(ids.index("hit_cloudrun")))
+    shots.take(page, "cloudrun-hit")
+    assert "my-service-123456789012.asia-northeast3.run.app" in output("hit_cloudrun"), output("hit_cloudrun")
+    table = cells.nth(ids.index("hit_cloudrun")).locator(".jp-RenderedMarkdown table")
+    assert table.count() == 1 and "Hello from GCP!" in table.inner_text() and "100.0%" in table.inner_text()
 
     # App Runner: RUNNING, and labkit.aws.hit's table of answers drawn in the page
     show(cells.nth(ids.index("hit_apprunner")))

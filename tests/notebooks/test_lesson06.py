@@ -1,6 +1,9 @@
-"""Lesson 06 (serverless containers, AWS side) shows a student real output from the local cloud: the
+"""Lesson 06 (serverless containers) shows a student real output from the local cloud: the
 Fargate service's tasks report a real platform version for LATEST and answer `Hello from AWS!` at their
-own addresses; the lesson's App Runner command goes OPERATION_IN_PROGRESS -> RUNNING and its URL answers
+own addresses; the same image pushed to Artifact Registry and deployed with the lesson's `gcloud run
+deploy` answers `Hello from GCP!` at its `*.run.app` URL, a second revision and the lesson's 50/50
+`update-traffic` split the answers about evenly, and the official client reads the same URL and
+traffic; the lesson's App Runner command goes OPERATION_IN_PROGRESS -> RUNNING and its URL answers
 `Hello from AWS!`; the ECS Express Mode service made from the same image and two roles answers on its
 `*.ecs.REGION.on.aws` endpoint, with its Fargate service, HTTPS listener and healthy target visible; and
 the clean-up leaves no container running. Both languages' notebooks are built from the current source
@@ -34,6 +37,25 @@ def test_lesson06_shows_what_its_text_describes(tmp_path, monkeypatch):
         assert sorted(re.findall(r"^(127\.0\.1\.\d+):8080 -> 200 Hello from AWS!$", out["ask_fargate_tasks"], re.M)) \
             == sorted(tasks), out["ask_fargate_tasks"]
 
+        # 6.2 Cloud Run: the image in Artifact Registry, the lesson's deploy, its URL answering; v2, then 50/50
+        url = "https://my-service-123456789012.asia-northeast3.run.app"
+        assert "latest: digest: sha256:" in out["push_image_gcp"], out["push_image_gcp"]
+        assert f"Service URL: {url}" in out["deploy_cloudrun"], out["deploy_cloudrun"]
+        v1 = re.search(r"revision \[(my-service-00001-[a-z0-9]{3})\] has been deployed and is serving 100 percent",
+                       out["deploy_cloudrun"])
+        assert v1, out["deploy_cloudrun"]
+        assert out["hit_cloudrun"].startswith(url + "\n") and "Answers({'Hello from GCP!': 5})" in out["hit_cloudrun"]
+        v2 = re.search(r"revision \[(my-service-00002-[a-z0-9]{3})\]", out["deploy_cloudrun_v2"])
+        assert v2, out["deploy_cloudrun_v2"]
+        assert f"new: {v2.group(1)}  old: {v1.group(1)}" in out["split_cloudrun"], out["split_cloudrun"]
+        assert f"50% {v1.group(1)}" in out["split_cloudrun"] and f"50% {v2.group(1)}" in out["split_cloudrun"]
+        shares = dict(re.findall(r"'Hello from (GCP|GCP-v2)!': (\d+)", out["hit_split"]))
+        assert set(shares) == {"GCP", "GCP-v2"} and sum(map(int, shares.values())) == 100, out["hit_split"]
+        assert all(25 <= int(n) <= 75 for n in shares.values()), shares  # binomial(100, 0.5): 5 sigma
+        assert len(re.findall(r"my-service-0000[12]-[a-z0-9]{3}\s+yes\s+my-service", out["hit_split"])) == 2
+        assert out["cloudrun_client"].split("\n")[0] == url, out["cloudrun_client"]
+        assert sorted(re.findall(r"^ 50% (my-service-\S+)$", out["cloudrun_client"], re.M)) == [v1.group(1), v2.group(1)]
+
         # App Runner: the lesson's command, OPERATION_IN_PROGRESS, then RUNNING, then the URL answers
         assert '"Status": "OPERATION_IN_PROGRESS"' in out["create_apprunner_service"]
         statuses = out["wait_apprunner"].split()
@@ -59,6 +81,8 @@ def test_lesson06_shows_what_its_text_describes(tmp_path, monkeypatch):
         assert "my-express-service\tDRAINING" in out["clean_up_services"]
         assert "my-fargate-service is INACTIVE" in out["clean_up_services"]
         assert "my-cluster\tINACTIVE" in out["clean_up_rest"]
+        assert "Deleted service [my-service]." in out["clean_up_cloudrun"], out["clean_up_cloudrun"]
+        assert "Deleted repository [my-repo]." in out["clean_up_cloudrun"], out["clean_up_cloudrun"]
         deadline = time.monotonic() + 20
         while container_processes(tmp_path / "cloud" / "runtime") and time.monotonic() < deadline:
             time.sleep(0.2)
