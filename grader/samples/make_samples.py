@@ -47,6 +47,11 @@ LABS = {
         "partial_score": 7,                     # cluster (2) + task definition (5)
         "max_score": 22,
     },
+    "lab06": {
+        "partial": ["deploy_v1"],
+        "partial_score": 7,                     # deploy (5) + public and answering without a token (2)
+        "max_score": 20,                        # Exercise 4 is graded by hand
+    },
     "lab09": {
         "partial": ["create_apprunner"],
         "partial_score": 6,                     # App Runner (6); Exercise 5 is graded by hand
@@ -218,7 +223,8 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
     if spec.get("mechanics"):
         _mechanics_cases(lab, student, solution, good, add)
     add("malformed_json", _dump(good)[:-200], "not graded", None, "not valid JSON")
-    {"lab02": _lab02_cases, "lab03": _lab03_cases, "lab09": _lab09_cases}[lab](lab, student, good, add)
+    {"lab02": _lab02_cases, "lab03": _lab03_cases, "lab06": _lab06_cases,
+     "lab09": _lab09_cases}[lab](lab, student, good, add)
 
     files = {f"{name}/{lab}.ipynb": content for name, (content, _) in cases.items()}
     expected = {name: meta for name, (_, meta) in sorted(cases.items())}
@@ -359,6 +365,18 @@ def _lab03_cases(lab: str, student: dict, good: dict, add) -> None:
     add("port80", port80, "graded", full - 1 - 1 - 2 - 1 - 1,
         failed=["lab03.port.revision.wrong_port", "lab03.port.deployed.old_revision", "lab03.port.answers.wrong_port",
                 "lab03.service_connect.port_name.wrong_port", "lab03.service_connect.answers.wrong_port"])
+
+
+def _lab06_cases(lab: str, student: dict, good: dict, add) -> None:
+    full = LABS[lab]["max_score"]
+    # Exercise 4's percents swapped (NEW=90,OLD=10): the canary's configuration and its observed split
+    # fail, each with its hint; the promotion that follows still counts.
+    reversed_split = _rewritten(good, "canary_traffic", lambda s: s.replace("{NEW}=10,{OLD}=90", "{NEW}=90,{OLD}=10"))
+    add("canary_reversed", reversed_split, "graded", full - 2 - 2,
+        failed=["lab06.canary.traffic.other", "lab06.canary.split.off"])
+    # The canary left at 10/90: step 5 earns nothing, everything before it counts.
+    add("never_promoted", _rewritten(good, "promote_latest", lambda s: "# not yet\n"), "graded", full - 3,
+        failed=["lab06.promote.traffic.not_yet"])
 
 
 def _lab09_cases(lab: str, student: dict, good: dict, add) -> None:

@@ -69,6 +69,7 @@ def test_sample_grades_as_expected(graded, case):
 # student's own curl and step 4's in-kernel test answer differently there (the checks, run outside, give
 # full marks); tests/notebooks/test_lab03.py and the Korean browser run hold lab 03's solved outputs.
 EXECUTED = [("lab02", "good"), ("lab02", "good_ko"), ("lab02", "untouched"), ("lab03", "untouched"),
+            ("lab06", "good"), ("lab06", "good_ko"), ("lab06", "untouched"),
             ("lab09", "good"), ("lab09", "good_ko"), ("lab09", "untouched")]
 
 

@@ -132,5 +132,41 @@ def lab09_untouched(nb, lang: str) -> None:
     _in_language(nb, lang)
 
 
-SOLVED = {"lab02": lab02_solved, "lab03": lab03_solved, "lab09": lab09_solved}  # lab 03: see test_samples.EXECUTED
-UNTOUCHED = {"lab02": lab02_untouched, "lab03": lab03_untouched, "lab09": lab09_untouched}
+def lab06_solved(nb, lang: str) -> None:
+    assert errors(nb) == []
+    cells = cell_texts(nb)
+    url = "https://my-service-123456789012.asia-northeast3.run.app"
+    # v1 deployed with the lesson's command, public, at the service's URL
+    assert "serving 100 percent of traffic" in cells["deploy_v1"] and f"Service URL: {url}" in cells["deploy_v1"]
+    assert cells["describe_url"].strip() == url, cells["describe_url"]
+    assert "allUsers" in cells["iam_policy"] and "roles/run.invoker" in cells["iam_policy"]
+    assert _share(cells["hit_v1"], "Hello from GCP!") == (5, 100.0), cells["hit_v1"]
+    # v2 with no traffic: the URL still answers v1, the tag's URL v2
+    assert "serving 0 percent of traffic" in cells["deploy_v2"] and "https://v2---my-service-" in cells["deploy_v2"]
+    assert "percent=100" in cells["describe_v2"] and "tag=v2" in cells["describe_v2"]
+    assert _share(cells["describe_v2"], "Hello from GCP!") == (20, 100.0), cells["describe_v2"]
+    assert _share(cells["hit_tag"], "Hello from GCP-v2!") == (5, 100.0), cells["hit_tag"]
+    # the canary by revision names read in the notebook: about 10% v2 over 500 requests, then v2 alone
+    assert re.search(r"NEW = my-service-00002-\w{3} .*\nOLD = my-service-00001-\w{3} ", cells["revision_names"])
+    assert re.search(r"90% my-service-00001-\w{3}\r?\n\s*10% my-service-00002-", cells["canary_traffic"])
+    v1, _ = _share(cells["canary_hit"], "Hello from GCP!")
+    v2, percent = _share(cells["canary_hit"], "Hello from GCP-v2!")
+    assert v1 + v2 == 500 and 4 <= percent <= 16, cells["canary_hit"]  # binomial: 10 ± 6 is 4.5 sigma
+    assert "100% LATEST (currently my-service-00002-" in cells["promote_latest"]
+    assert _share(cells["after_promotion"], "Hello from GCP-v2!") == (50, 100.0), cells["after_promotion"]
+    _in_language(nb, lang)
+
+
+def lab06_untouched(nb, lang: str) -> None:
+    error = _first_failure(nb, "deploy")
+    assert ("아직 없습니다" in error["evalue"]) == (lang == "ko"), error["evalue"]
+    assert "Traceback" not in error["evalue"]
+    out = cell_texts(nb)
+    assert "Created repository [my-repo]." in out["setup_registry"], out["setup_registry"]
+    assert "v1: digest: sha256:" in out["setup_push"], out["setup_push"]
+    _in_language(nb, lang)
+
+
+SOLVED = {"lab02": lab02_solved, "lab03": lab03_solved, "lab06": lab06_solved, "lab09": lab09_solved}  # lab 03: see test_samples.EXECUTED
+UNTOUCHED = {"lab02": lab02_untouched, "lab03": lab03_untouched, "lab06": lab06_untouched,
+             "lab09": lab09_untouched}
