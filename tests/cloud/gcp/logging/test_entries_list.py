@@ -7,7 +7,7 @@ import re
 import pytest
 from google.cloud import run_v2
 
-from tests.cloud.gcp.logging.conftest import APP, PROJECT, all_entries, entries_list
+from tests.cloud.gcp.logging.conftest import APP, all_entries, entries_list
 from tests.cloud.gcp.run.conftest import PARENT, get, make_public, push_app, service_of, wait_for
 
 REQUESTS = "projects/labkit-project/logs/run.googleapis.com%2Frequests"
