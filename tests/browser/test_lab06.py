@@ -1,0 +1,80 @@
+"""Lab 06 (Cloud Run) as a student meets it, in Korean with JupyterLab's UI in Korean, in a real
+browser: the setup pushes the image; the student types the lesson's `gcloud run deploy` (v1), the
+URL, v2's `--no-traffic --tag=v2` deploy; step 4's "Check my progress" pressed before the canary says
+in Korean that no update shared the traffic; Exercise 4's `update-traffic --to-revisions={NEW}=10,
+{OLD}=90` typed, 500 requests sent, and the button then shows the canary's configuration and its
+observed split (read from the request log) passing, in Korean. The whole solution runs (and is
+graded) in the grader's samples (good, good_ko); the other steps' widgets are the same widget.
+"""
+from __future__ import annotations
+
+import pytest
+
+from labkit.messages import text
+from tests.browser import notebook as nb
+from tests.browser import student
+from tests.browser.conftest import student_server
+from tests.browser.test_lab03 import needs_korean_fonts, reset_lab_cloud, run_cells, set_ui_language, show
+
+SETUP_MS = 180_000  # the image build and push, or a deployment, under load
+
+
+@pytest.fixture(scope="module")
+def lab(browser, tmp_path_factory):
+    yield from student_server(tmp_path_factory, "lab06")
+
+
+def test_lab06_in_korean_canary_step_tells_then_passes(page, lab, shots):
+    needs_korean_fonts()
+    notebook_json, solved = student.solutions_for("ko", "lab06")
+    reset_lab_cloud(lab, "lab06")
+    set_ui_language(lab, "ko_KR")
+    notebook = nb.open_notebook(page, lab, "ko/lab06.ipynb", len(notebook_json["cells"]), workspace="lab06-ko")
+    nb.dismiss_news_prompt(page)
+    nb.wait_for_kernel_idle(page)
+    cells = nb.cells(notebook)
+    cell = lambda cell_id: cells.nth(nb.cell_index(notebook_json, cell_id))
+
+    def type_and_run(cell_id: str) -> str:
+        nb.replace_cell_text(page, cell(cell_id), solved[cell_id])
+        nb.run_cell(page, cell(cell_id), timeout_ms=SETUP_MS)
+        assert not [e for e in nb.errors_in(cell(cell_id)) if "Traceback" in e], nb.errors_in(cell(cell_id))
+        return nb.output_text(cell(cell_id))
+
+    for cell_id in ("start", "setup_app", "setup_registry", "setup_push"):
+        nb.run_cell(page, cell(cell_id), timeout_ms=SETUP_MS)
+        assert not nb.errors_in(cell(cell_id)), (cell_id, nb.errors_in(cell(cell_id)))
+    assert "v1: digest: sha256:" in nb.output_text(cell("setup_push"))
+
+    # Steps 1-3 as the student types them: v1, its URL, v2 with no traffic
+    assert "Service URL: https://my-service-123456789012.asia-northeast3.run.app" in type_and_run("deploy_v1")
+    run_cells(page, notebook, notebook_json, ["list_v1", "describe_url"])
+    type_and_run("service_url")
+    run_cells(page, notebook, notebook_json, ["iam_policy", "hit_v1"])
+    assert "serving 0 percent of traffic" in type_and_run("deploy_v2")
+    shown = run_cells(page, notebook, notebook_json, ["describe_v2", "hit_tag", "revision_names"])
+    assert "Hello from GCP-v2!" in shown["hit_tag"], shown
+    assert "NEW = my-service-00002-" in shown["revision_names"], shown
+
+    # Step 4 before the canary: no update shared the traffic, said in Korean
+    nb.run_cell(page, cell("progress_canary"))
+    conditions = nb.check_progress(page, cell("progress_canary"))
+    shots.take(page, "progress-not-yet")
+    assert conditions and not any(c.passed for c in conditions), conditions
+    widget = nb.widget_text(cell("progress_canary"))
+    assert "트래픽을 나눈 업데이트가 없습니다" in widget and nb.HANGUL.search(widget), widget
+
+    # Exercise 4's command, 500 requests, and the button again: configuration and observed split pass
+    assert "10% my-service-00002-" in type_and_run("canary_traffic")
+    nb.run_cell(page, cell("canary_hit"), timeout_ms=SETUP_MS)
+    show(cell("canary_hit"))
+    shots.take(page, "canary-hit")
+    assert "Hello from GCP-v2!" in nb.output_text(cell("canary_hit"))
+    nb.run_cell(page, cell("progress_canary"))   # a fresh button, as a student reruns the cell
+    conditions = nb.check_progress(page, cell("progress_canary"))
+    shots.take(page, "progress-passed")
+    assert conditions and all(c.passed for c in conditions), conditions
+    widget = nb.widget_text(cell("progress_canary"))
+    assert text("progress.all_passed", "ko") in widget and "요청 로그를 보면" in widget, widget
+    run_cells(page, notebook, notebook_json, ["canary"])
+    reset_lab_cloud(lab, "lab06")
