@@ -19,8 +19,10 @@ REGION = "--region=asia-northeast3"
 
 @pytest.fixture
 def warm(runner):
-    """The runner once the labkit zygote has done its idle work (`labkit gcloud`'s imports)."""
+    """The runner once the labkit zygote has done its idle work (`labkit gcloud`'s imports, which
+    wait for a first `labkit gcloud` request)."""
     log = runner.fp.folder / "labkit.log"
+    assert runner.run("labkit gcloud config get-value project").returncode == 0
     deadline = time.monotonic() + 60
     while "idle work done" not in log.read_text():
         assert time.monotonic() < deadline, log.read_text()
@@ -80,6 +82,20 @@ def test_an_interrupted_deploy_ends_as_the_real_one(warm, kernel_env):
         endings.append((proc.returncode, err.decode().rstrip().rsplit("\n", 1)[-1]))
     assert endings[0] == endings[1] == (-signal.SIGINT, "KeyboardInterrupt"), endings
     assert warm.count("served") - before == 1  # the fast one (the other is the real command)
+
+
+def test_gcloud_imports_wait_for_a_first_gcloud_command(runner):
+    """A kernel that only runs `labkit docker` never pays for the Google clients' imports."""
+    log = runner.fp.folder / "labkit.log"
+    assert runner.run("labkit docker images").returncode == 0
+    time.sleep(1.5)  # the zygote has been idle: nothing warmed
+    assert "idle work done" not in log.read_text() and "warmed" not in log.read_text()
+    assert runner.run("labkit gcloud config get-value project").returncode == 0
+    deadline = time.monotonic() + 60
+    while "idle work done" not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+    assert "warmed" in log.read_text()
 
 
 def test_warm_up_leaves_one_thread_grpc_imported_and_run_v2_lazy():
