@@ -10,6 +10,9 @@ and Cloud Logging's `entries.list` (the request log, where Cloud Run users read 
 answered each request). "It answers" is an unauthenticated GET of the URL through the graded
 cloud (`labkit.net.get(url, endpoint=ctx.endpoint)`), as the student's `labkit.gcp.hit` sends it.
 
+The observed split counts the requests logged on the service's own URLs while the applied traffic gave both
+revisions a share (from the update that set it to the next one): what the student's requests met.
+
 Which revision is v1 and which v2 is read from the revisions' own environment (CLOUD_PROVIDER
 GCP and GCP-v2): their names end with a random suffix, different in every cloud.
 """
@@ -447,17 +450,29 @@ def canary_traffic(ctx: CheckContext) -> list[Result]:
                    params={"v1": names[0], "v2": names[1]})]
 
 
-def observed_split(log: list[dict], v1: str, v2: str) -> tuple[int, int, list[dict]]:
+def shared_periods(applied: list[dict], v1: str, v2: str) -> list[tuple[float, float]]:
+    """(from, to) of each time the applied traffic gave both revisions a share: from the update that
+    set it to the next update (or now)."""
+    periods = []
+    for i, a in enumerate(applied):
+        if a["percents"].get(v1, 0) > 0 and a["percents"].get(v2, 0) > 0:
+            periods.append((a["time"], applied[i + 1]["time"] if i + 1 < len(applied) else math.inf))
+    return periods
+
+
+def observed_split(log: list[dict], v1: str, v2: str, periods: list[tuple[float, float]]) -> tuple[int, int, list[dict]]:
     """(v1 requests, v2 requests, those requests) on the service's own URLs (tag URLs aside: they
-    reach one revision by name) while both revisions took traffic: from v2's first request there
-    to v1's last. Before the canary only v1 answers there, after the promotion only v2."""
-    main = [e for e in log if "---" not in e["host"] and e["revision"] in (v1, v2)]
-    first_v2 = next((e["time"] for e in main if e["revision"] == v2), None)
-    last_v1 = next((e["time"] for e in reversed(main) if e["revision"] == v1), None)
-    if first_v2 is None or last_v1 is None or last_v1 < first_v2:
-        return 0, 0, []
-    window = [e for e in main if first_v2 <= e["time"] <= last_v1]
+    reach one revision by name) while the traffic shared them (`periods`, from the operations): what
+    the student's requests met while the canary was on, however early or late each revision answered."""
+    window = [e for e in log if "---" not in e["host"] and e["revision"] in (v1, v2)
+              and any(start <= e["time"] < end for start, end in periods)]
     return (sum(e["revision"] == v1 for e in window), sum(e["revision"] == v2 for e in window), window)
+
+
+def _canary_window(ctx: CheckContext, v1, v2) -> tuple[int, int, list[dict]]:
+    names = short(v1.name), short(v2.name)
+    return ctx.cached("canary_window", lambda: observed_split(_request_log(ctx), *names,
+                                                              shared_periods(_applied(ctx), *names)))
 
 
 def tolerance(n: int) -> float:
@@ -471,7 +486,7 @@ def canary_split(ctx: CheckContext) -> list[Result]:
     v1, v2 = _version(ctx, V1), _version(ctx, V2)
     if v1 is None or v2 is None:
         return [Result("canary.split", False, "lab06.canary.split.no_revisions", points=2.0)]
-    n1, n2, _ = observed_split(_request_log(ctx), short(v1.name), short(v2.name))
+    n1, n2, _ = _canary_window(ctx, v1, v2)
     total = n1 + n2
     if total < MIN_OBSERVED:
         return [Result("canary.split", False, "lab06.canary.split.not_observed", points=2.0,
@@ -488,7 +503,7 @@ def canary_answered(ctx: CheckContext) -> list[Result]:
     v1, v2 = _version(ctx, V1), _version(ctx, V2)
     if v1 is None or v2 is None:
         return [Result("canary.answered", False, "lab06.canary.answered.no_revisions")]
-    _, _, window = observed_split(_request_log(ctx), short(v1.name), short(v2.name))
+    _, _, window = _canary_window(ctx, v1, v2)
     if not window:
         return [Result("canary.answered", False, "lab06.canary.answered.not_observed")]
     failed = [e for e in window if e["status"] >= 500]

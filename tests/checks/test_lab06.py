@@ -197,15 +197,21 @@ def _entries(spec: list[tuple[float, str]], host: str = "my-service-123456789012
     return [{"time": t, "revision": r, "host": host, "status": 200} for t, r in spec]
 
 
-def test_the_split_counts_the_window_where_both_revisions_answered():
+def test_the_split_counts_the_requests_made_while_the_traffic_shared_both_revisions():
     before = [(i * 0.1, "r1") for i in range(30)]                            # v1 alone (steps 1-3)
     during = [(10 + i * 0.01, "r2" if i % 10 == 3 else "r1") for i in range(500)]
     after = [(20 + i * 0.01, "r2") for i in range(50)]                       # promoted
     tags = _entries([(15 + i * 0.01, "r2") for i in range(40)], host="v2---my-service-123456789012.asia-northeast3.run.app")
     log = sorted(_entries(before + during + after) + tags, key=lambda e: e["time"])
-    n1, n2, window = lab06.observed_split(log, "r1", "r2")
-    assert (n1, n2) == (447, 50) and len(window) == 497   # from v2's first request (the 4th) to v1's last
-    assert lab06.observed_split(_entries(before + after), "r1", "r2")[:2] == (0, 0)  # never both at once
+    applied = [{"time": 0.0, "percents": {"r1": 100}}, {"time": 5.0, "percents": {"r1": 100, "r2": 0}},
+               {"time": 9.5, "percents": {"r1": 90, "r2": 10}}, {"time": 19.0, "percents": {"r2": 100}}]
+    periods = lab06.shared_periods(applied, "r1", "r2")
+    assert periods == [(9.5, 19.0)]
+    n1, n2, window = lab06.observed_split(log, "r1", "r2", periods)
+    assert (n1, n2) == (450, 50) and len(window) == 500   # every canary request, none of the tag URL's
+    still_on = lab06.shared_periods(applied[:3], "r1", "r2")   # never promoted: the canary lasts until now
+    assert lab06.observed_split(log, "r1", "r2", still_on)[:2] == (450, 100)
+    assert lab06.observed_split(log, "r1", "r2", [])[:2] == (0, 0)   # the traffic never shared them
 
 
 @pytest.mark.parametrize("n,ok_share,bad_share", [(500, 0.155, 0.20), (200, 0.19, 0.30)])
