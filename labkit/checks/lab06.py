@@ -10,8 +10,9 @@ and Cloud Logging's `entries.list` (the request log, where Cloud Run users read 
 answered each request). "It answers" is an unauthenticated GET of the URL through the graded
 cloud (`labkit.net.get(url, endpoint=ctx.endpoint)`), as the student's `labkit.gcp.hit` sends it.
 
-The observed split counts the requests logged on the service's own URLs while the applied traffic gave both
-revisions a share (from the update that set it to the next one): what the student's requests met.
+The observed split counts the requests logged on the service's own URLs while the applied traffic
+gave both revisions a share (from the update that set it to the next one): what the student's
+requests met.
 
 Which revision is v1 and which v2 is read from the revisions' own environment (CLOUD_PROVIDER
 GCP and GCP-v2): their names end with a random suffix, different in every cloud.
@@ -460,7 +461,8 @@ def shared_periods(applied: list[dict], v1: str, v2: str) -> list[tuple[float, f
     return periods
 
 
-def observed_split(log: list[dict], v1: str, v2: str, periods: list[tuple[float, float]]) -> tuple[int, int, list[dict]]:
+def observed_split(log: list[dict], v1: str, v2: str,
+                   periods: list[tuple[float, float]]) -> tuple[int, int, list[dict]]:
     """(v1 requests, v2 requests, those requests) on the service's own URLs (tag URLs aside: they
     reach one revision by name) while the traffic shared them (`periods`, from the operations): what
     the student's requests met while the canary was on, however early or late each revision answered."""

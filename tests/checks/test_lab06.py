@@ -57,7 +57,8 @@ def outcomes(cloud, notebook=ANSWERED) -> dict[str, tuple[bool, str, dict]]:
 
 
 def template(image: str, provider: str) -> run_v2.RevisionTemplate:
-    env = [run_v2.EnvVar(name="CLOUD_PROVIDER", value=provider), run_v2.EnvVar(name="TEXT", value=f"Hello from {provider}!")]
+    env = [run_v2.EnvVar(name="CLOUD_PROVIDER", value=provider),
+           run_v2.EnvVar(name="TEXT", value=f"Hello from {provider}!")]
     return run_v2.RevisionTemplate(containers=[run_v2.Container(image=image, env=env)])
 
 
@@ -201,7 +202,8 @@ def test_the_split_counts_the_requests_made_while_the_traffic_shared_both_revisi
     before = [(i * 0.1, "r1") for i in range(30)]                            # v1 alone (steps 1-3)
     during = [(10 + i * 0.01, "r2" if i % 10 == 3 else "r1") for i in range(500)]
     after = [(20 + i * 0.01, "r2") for i in range(50)]                       # promoted
-    tags = _entries([(15 + i * 0.01, "r2") for i in range(40)], host="v2---my-service-123456789012.asia-northeast3.run.app")
+    tags = _entries([(15 + i * 0.01, "r2") for i in range(40)],
+                    host="v2---my-service-123456789012.asia-northeast3.run.app")
     log = sorted(_entries(before + during + after) + tags, key=lambda e: e["time"])
     applied = [{"time": 0.0, "percents": {"r1": 100}}, {"time": 5.0, "percents": {"r1": 100, "r2": 0}},
                {"time": 9.5, "percents": {"r1": 90, "r2": 10}}, {"time": 19.0, "percents": {"r2": 100}}]
