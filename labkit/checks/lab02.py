@@ -500,26 +500,33 @@ def ar_same_image_as_ecr(ctx: CheckContext) -> list[Result]:
 
 
 @condition(points=1)
-def ar_list_digest(ctx: CheckContext) -> list[Result]:
-    """The digest the student read from `gcloud artifacts docker images list`, against the truth.
+def ar_list_tags(ctx: CheckContext) -> list[Result]:
+    """The tags the student read from `gcloud artifacts docker images list --include-tags` for the
+    digest of v1.0, against the graded cloud's. Tags, not the digest: a digest depends on the packages
+    of the machine that built the image, and the grader builds it again on its own.
     (One condition: a "not answered yet" gate would add nothing to it.)"""
-    answer = answer_text(ctx, "ar_digest")
+    answer = answer_text(ctx, "ar_tags")
     if answer is None:
-        return [Result("ar_list.digest", False, "lab02.ar.list.unanswered")]
-    answer = answer.strip().lower()
-    found = DIGEST.search(answer) or re.fullmatch(r"[0-9a-f]{64}", answer)
-    if found is None:
-        key = "lab02.ar.list.digest.short" if re.fullmatch(r"(sha256:)?[0-9a-f]{6,63}", answer) else \
-            "lab02.ar.list.digest.not_digest"
-        return [Result("ar_list.digest", False, key)]
-    truth = _ar_pushed(ctx).get("v1.0")
-    if truth is None:
-        return [Result("ar_list.digest", False, "lab02.ar.list.digest.no_image", params={"uri": AR_IMAGE})]
-    digest = found.group() if found.group().startswith("sha256:") else f"sha256:{found.group()}"
-    if digest != truth:
-        return [Result("ar_list.digest", False, "lab02.ar.list.digest.wrong",
-                       params={"answer": short_digest(digest), "uri": AR_IMAGE})]
-    return [Result("ar_list.digest", True, "lab02.ar.list.digest.ok", params={"digest": short_digest(truth)})]
+        return [Result("ar_list.tags", False, "lab02.ar.list.unanswered")]
+    if DIGEST.search(answer.lower()) or re.fullmatch(r"\s*[0-9a-f]{12,64}\s*", answer.lower()):
+        return [Result("ar_list.tags", False, "lab02.ar.list.tags.digest")]
+    lines = [line for line in answer.splitlines() if not line.strip().startswith("#")]  # comments, nbgrader's markers
+    given = [t for t in re.split(r"[\s,;]+", " ".join(lines)) if t]
+    pushed = _ar_pushed(ctx)
+    digest = pushed.get("v1.0")
+    if digest is None:
+        return [Result("ar_list.tags", False, "lab02.ar.list.tags.no_image", params={"uri": AR_IMAGE})]
+    truth = sorted(tag for tag, d in pushed.items() if d == digest)
+    extra = [t for t in given if t not in truth]
+    if extra:
+        return [Result("ar_list.tags", False, "lab02.ar.list.tags.extra",
+                       params={"tag": extra[0][:40], "uri": AR_IMAGE})]
+    missing = [t for t in truth if t not in given]
+    if missing:
+        return [Result("ar_list.tags", False, "lab02.ar.list.tags.missing",
+                       params={"tag": missing[0], "uri": AR_IMAGE})]
+    return [Result("ar_list.tags", True, "lab02.ar.list.tags.ok",
+                   params={"tags": ", ".join(truth), "digest": short_digest(digest)})]
 
 
 LAB = Lab(id="lab02", steps=[
@@ -533,5 +540,5 @@ LAB = Lab(id="lab02", steps=[
     Step("ar_repository", "lab02.step.ar_repository", [ar_repository_exists, ar_repository_docker]),
     Step("ar_auth", "lab02.step.ar_auth", [ar_docker_auth]),
     Step("ar_push", "lab02.step.ar_push", [ar_pushed_tags, ar_pushed_one_digest], hidden=[ar_same_image_as_ecr]),
-    Step("ar_list", "lab02.step.ar_list", [ar_list_digest]),
+    Step("ar_list", "lab02.step.ar_list", [ar_list_tags]),
 ])

@@ -72,7 +72,7 @@ class Scenario:
     ar_format: str = "DOCKER"
     ar_auth: str | None = None          # "helper" | "other_helper" | "login" | "wrong_login" | "not_json" | "ill_formed"
     ar_pushes: dict = field(default_factory=dict)  # tag -> Image, pushed to my-repo/my-app
-    ar_digest: str | None = None        # the digest answer of step 9 (None: never assigned)
+    ar_tags: str | None = None          # the tags answer of step 9 (None: never assigned)
 
     def apply(self, ctx: CheckContext, workdir: Path) -> CheckContext:
         if self.repository_region:
@@ -106,8 +106,8 @@ class Scenario:
             ar_push(ctx.endpoint, image, tag)
         if self.ar_auth:
             ar_auth(ctx, self.ar_auth)
-        if self.ar_digest is not None:
-            ctx.answers["ar_digest"] = self.ar_digest
+        if self.ar_tags is not None:
+            ctx.answers["ar_tags"] = self.ar_tags
 
 
 def ar_auth(ctx: CheckContext, how: str) -> None:
@@ -197,16 +197,16 @@ SCENARIOS = [
     Scenario("solution", repository_region=REGION, login="valid", dockerfile=LESSON_DOCKERFILE,
              pushes={"v1.0": GOOD, "latest": GOOD}, answer=SEED_ANSWER,
              ar_location="asia-northeast3", ar_auth="helper", ar_pushes={"v1.0": GOOD, "latest": GOOD},
-             ar_digest=f"\n{GOOD.digest}\n"),
+             ar_tags="\n# the TAGS column\nlatest, v1.0\n"),
     # Artifact Registry (steps 6-9), on top of a finished ECR part where the comparison needs one
     Scenario("ar_elsewhere", login="valid", ar_location="us-central1", ar_auth="other_helper",
-             ar_digest="latest"),
+             ar_tags=GOOD.digest),
     Scenario("ar_maven_token_login", ar_location="asia-northeast3", ar_format="MAVEN", ar_auth="login",
-             ar_digest=GOOD.digest[:19]),
+             ar_tags="latest"),
     Scenario("ar_other_image", repository_region=REGION, pushes={"v1.0": GOOD}, ar_location="asia-northeast3",
-             ar_auth="wrong_login", ar_pushes={"v1.0": pushed_image(label="rebuilt")}, ar_digest=GOOD.digest),
+             ar_auth="wrong_login", ar_pushes={"v1.0": pushed_image(label="rebuilt")}, ar_tags="v1.0 latest"),
     Scenario("ar_no_ecr", ar_location="asia-northeast3", ar_auth="not_json",
              ar_pushes={"v1.0": GOOD, "latest": pushed_image(label="rebuilt")},
-             ar_digest=GOOD.digest.removeprefix("sha256:")),
-    Scenario("ar_nothing_pushed", ar_location="asia-northeast3", ar_auth="ill_formed", ar_digest=GOOD.digest),
+             ar_tags="v1.0"),
+    Scenario("ar_nothing_pushed", ar_location="asia-northeast3", ar_auth="ill_formed", ar_tags="v1.0, latest"),
 ]
