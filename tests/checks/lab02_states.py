@@ -209,4 +209,7 @@ SCENARIOS = [
              ar_pushes={"v1.0": GOOD, "latest": pushed_image(label="rebuilt")},
              ar_tags="v1.0"),
     Scenario("ar_nothing_pushed", ar_location="asia-northeast3", ar_auth="ill_formed", ar_tags="v1.0, latest"),
+    # both tags on one digest, and the answer copies only one of them: the TAGS column lists both
+    Scenario("ar_one_tag_left_out", ar_location="asia-northeast3", ar_auth="helper",
+             ar_pushes={"v1.0": GOOD, "latest": GOOD}, ar_tags="v1.0"),
 ]

@@ -59,6 +59,14 @@ REPRESENTATIVE = {
     "revision": 2, "task": "1a2b3c4d",  # lab 03: a task definition's revision, a task's short id
     "cluster": "my-cluster", "container": "my-container",  # ECS: a cluster, a container of a task
     "message": "Only FARGATE_SPOT tasks can be interrupted.",  # an error message the cloud returned
+    # lab 02 (ECR and Artifact Registry): an image's name, registries, digests, tags
+    "uri": "asia-northeast3-docker.pkg.dev/labkit-project/my-repo/my-app", "registry": REGISTRY,
+    "cmd": "python app.py", "have": "v1.0", "tags": "latest, v1.0",
+    "digest": "sha256:3f1a9c0b2d4e", "ar": "sha256:3f1a9c0b2d4e", "ecr": "sha256:8b7e6d5c4a39",
+    "latest": "sha256:8b7e6d5c4a39",
+    # lab 06 and lab 09 (Cloud Run): who may call a service, traffic shares, the source deploy repository
+    "member": "allUsers", "percent": 100, "v1_percent": 50, "v2_percent": 50,
+    "traffic": "my-service-00001-abc 90%, my-service-00002-xyz 10%", "repository": "cloud-run-source-deploy",
 }
 
 
