@@ -80,3 +80,14 @@ def test_language_from_the_notebook_jupyter_runs(monkeypatch, tmp_path):
 def test_missing_key_shows_itself_instead_of_crashing():
     assert text("no.such.key", lang="ko") == "no.such.key"
     assert text("lab02.build.cmd.bad", lang="en").startswith("The image runs `{found}`")  # params missing: template
+
+
+def test_a_value_that_is_a_message_is_said_in_the_readers_language():
+    """A check's "(no answer)" goes into a result before anyone knows who reads it."""
+    from labkit.checks.progress import message_html
+    from labkit.messages import message_value
+
+    value = message_value("checks.no_answer")
+    assert text("lab09.apprunner.answers.wrong", "ko", url="u", found=value, expected="e").count("(응답 없음)") == 1
+    assert "(no answer)" in text("lab09.apprunner.answers.wrong", "en", url="u", found=value, expected="e")
+    assert "(응답 없음)" in message_html("lab09.apprunner.answers.wrong", "ko", url="u", found=value, expected="e")

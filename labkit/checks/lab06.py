@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from labkit import net
 from labkit.checks.answers import answer_text as written_answer
 from labkit.checks.core import CheckContext, Lab, Result, Step, condition
+from labkit.messages import message_value
 
 PROJECT, PROJECT_NUMBER, REGION = "labkit-project", "123456789012", "asia-northeast3"
 SERVICE = "my-service"
@@ -222,7 +223,7 @@ def _ask(ctx: CheckContext, url: str) -> tuple[int, str] | None:
 
 def _shown(reply) -> str:
     if reply is None:
-        return "(no answer)"
+        return message_value("checks.no_answer")
     status, body = reply
     if status == 200:
         return f"`{body[:80]}`"

@@ -20,6 +20,7 @@ import time
 from labkit import net
 from labkit.checks import lab09_gcp
 from labkit.checks.core import CheckContext, Lab, Result, Step, condition
+from labkit.messages import message_value
 
 REGION = "ap-northeast-2"
 ACCOUNT = "123456789012"
@@ -74,7 +75,7 @@ def _ask(ctx: CheckContext, url: str, wanted: str) -> tuple[int, str] | None:
 
 def _shown(reply) -> str:
     if reply is None:
-        return "(no answer)"
+        return message_value("checks.no_answer")
     status, body = reply
     return body[:80] if status == 200 else f"HTTP {status}: {body[:60]}"
 

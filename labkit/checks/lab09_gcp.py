@@ -13,6 +13,7 @@ import time
 
 from labkit import net
 from labkit.checks.core import CheckContext, Result, Step, condition
+from labkit.messages import message_value
 
 PROJECT = "labkit-project"
 REGION = "asia-northeast3"
@@ -122,7 +123,7 @@ def _reply(ctx: CheckContext, url: str) -> tuple[int, str] | None:
 
 def _shown(reply) -> str:
     if reply is None:
-        return "(no answer)"
+        return message_value("checks.no_answer")
     status, body = reply
     return f"`{body[:80]}`" if status == 200 else f"HTTP {status}"
 

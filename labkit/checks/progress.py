@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from labkit.checks.core import INFRA, CheckContext, Result, Step
 from labkit.checks.registry import get_lab
 from labkit.cloud.process import health
-from labkit.messages import catalogue, text
+from labkit.messages import catalogue, said, text
 
 
 def kernel_context() -> CheckContext:
@@ -75,6 +75,7 @@ def message_html(key: str, lang: str | None = None, **params) -> str:
     values: dict[str, str] = {}
     marked = {}
     for i, (name, value) in enumerate(params.items()):
+        value = said(value, lang)
         if isinstance(value, str):
             values[str(i)] = value
             marked[name] = f"\ue000{i}\ue001"

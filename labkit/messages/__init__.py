@@ -62,10 +62,26 @@ def _language_of_notebook(path: str) -> str | None:
         return None
 
 
+MESSAGE_VALUE = "@message:"  # a value that is itself a message ("(no answer)"), said in the reader's language
+
+
+def message_value(key: str) -> str:
+    """A check's param value that is a message of its own: rendered in the language of whoever
+    reads the result (a check runs before anyone knows: the grader renders feedback later)."""
+    return MESSAGE_VALUE + key
+
+
+def said(value, lang: str | None = None):
+    if isinstance(value, str) and value.startswith(MESSAGE_VALUE):
+        return text(value[len(MESSAGE_VALUE):], lang)
+    return value
+
+
 def text(key: str, lang: str | None = None, **params) -> str:
     """The message `key` in `lang` (default: the notebook's language), with params filled in.
     A missing key shows itself rather than failing: a check must never crash on a message."""
     lang = lang or current_language()
+    params = {name: said(value, lang) for name, value in params.items()}
     template = catalogue(lang).get(key) or catalogue("en").get(key) or key
     try:
         return template.format(**params)
