@@ -158,7 +158,7 @@ def lab06_solved(nb, lang: str) -> None:
 
 def lab06_untouched(nb, lang: str) -> None:
     error = _first_failure(nb, "deploy")
-    assert ("아직 없습니다" in error["evalue"]) == (lang == "ko"), error["evalue"]
+    assert ("서비스가 없습니다" in error["evalue"]) == (lang == "ko"), error["evalue"]
     assert "Traceback" not in error["evalue"]
     out = cell_texts(nb)
     assert "Created repository [my-repo]." in out["setup_registry"], out["setup_registry"]
