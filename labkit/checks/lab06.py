@@ -22,15 +22,14 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
 import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
 
-from labkit import net
+from labkit.checks import cloudrun, service_urls
 from labkit.checks.answers import answer_text as written_answer
+from labkit.checks.cloudrun import INVOKER, PUBLIC
 from labkit.checks.core import CheckContext, Lab, Result, Step, condition
-from labkit.messages import message_value
 
 PROJECT, PROJECT_NUMBER, REGION = "labkit-project", "123456789012", "asia-northeast3"
 SERVICE = "my-service"
@@ -41,13 +40,11 @@ URL = f"https://{SERVICE}-{PROJECT_NUMBER}.{REGION}.run.app"
 TAG = "v2"
 V1, V2 = "GCP", "GCP-v2"     # CLOUD_PROVIDER of each version: "Hello from GCP!" / "Hello from GCP-v2!"
 URL_ANSWER = "SERVICE_URL"   # the notebook's answer variable (a string literal: the URL is the same in every cloud)
-INVOKER, PUBLIC = "roles/run.invoker", "allUsers"
 CANARY = {"v1": 90, "v2": 10}
 CANARY_SHARE = 0.10
 MIN_OBSERVED = 100           # main-URL requests while both revisions served, before a share means anything
 REQUEST_LOG = f"projects/{PROJECT}/logs/run.googleapis.com%2Frequests"
 HTTP_TIMEOUT_S = 3.0
-ANSWER_GRACE_S = 5.0         # a URL that answers nothing yet may be starting an instance: ask again until then
 PROMOTED_GETS = 20
 READY = "CONDITION_SUCCEEDED"
 
@@ -63,29 +60,11 @@ def tag_url(tag: str = TAG) -> str:
 # -- readers ---------------------------------------------------------------------------------------
 
 def _service(ctx: CheckContext):
-    def fetch():
-        from google.api_core import exceptions
-
-        try:
-            return ctx.google("run").get_service(name=SERVICE_NAME)
-        except exceptions.NotFound:
-            return None
-    return ctx.cached("service", fetch)
+    return cloudrun.service(ctx, SERVICE_NAME)
 
 
 def _revisions(ctx: CheckContext) -> list:
-    """The service's revisions, oldest first."""
-    def fetch():
-        from google.api_core import exceptions
-
-        if _service(ctx) is None:
-            return []
-        try:
-            found = list(ctx.google("revisions").list_revisions(parent=SERVICE_NAME))
-        except exceptions.NotFound:
-            return []
-        return sorted(found, key=lambda r: (r.create_time.timestamp() if r.create_time else 0, r.name))
-    return ctx.cached("revisions", fetch)
+    return cloudrun.revisions(ctx, SERVICE_NAME)
 
 
 def short(name: str) -> str:
@@ -93,11 +72,7 @@ def short(name: str) -> str:
 
 
 def provider_of(revision) -> str | None:
-    for container in revision.containers:
-        for variable in container.env:
-            if variable.name == "CLOUD_PROVIDER":
-                return variable.value
-    return None
+    return cloudrun.env(revision).get("CLOUD_PROVIDER")
 
 
 def _version(ctx: CheckContext, provider: str):
@@ -200,35 +175,12 @@ def _request_log(ctx: CheckContext) -> list[dict]:
     return ctx.cached("request_log", fetch)
 
 
-def _get(ctx: CheckContext, url: str) -> tuple[int, str] | None:
-    try:
-        status, body = net.get(url, timeout=HTTP_TIMEOUT_S, endpoint=ctx.endpoint)
-        return status, body.strip()
-    except OSError:
-        return None
+def _ask(ctx: CheckContext, url: str):
+    return service_urls.ask(ctx, url, HTTP_TIMEOUT_S)
 
 
-def _ask(ctx: CheckContext, url: str) -> tuple[int, str] | None:
-    """One GET, asked again for a few seconds while nothing answers or the answer is a 5xx
-    (an instance scaled to zero starts on the first request)."""
-    def fetch():
-        deadline = time.monotonic() + ANSWER_GRACE_S
-        reply = _get(ctx, url)
-        while (reply is None or reply[0] >= 500) and time.monotonic() < deadline:
-            time.sleep(0.25)
-            reply = _get(ctx, url)
-        return reply
-    return ctx.cached(f"ask:{url}", fetch)
-
-
-def _shown(reply) -> str:
-    if reply is None:
-        return message_value("checks.no_answer")
-    status, body = reply
-    if status == 200:
-        return f"`{body[:80]}`"
-    title = re.search(r"<title>([^<]*)</title>", body)
-    return f"HTTP {status}" + (f" ({title.group(1)})" if title else "")
+def _get(ctx: CheckContext, url: str):
+    return service_urls.get(ctx, url, HTTP_TIMEOUT_S)
 
 
 def _v2_serves(ctx: CheckContext) -> bool:
@@ -294,7 +246,7 @@ def deploy_answers(ctx: CheckContext) -> list[Result]:
     if reply is not None and reply[0] == 200 and reply[1] in wanted:
         return [Result("deploy.answers", True, "lab06.deploy.answers.ok", params={"url": URL, "found": reply[1]})]
     key = "lab06.deploy.answers.forbidden" if reply is not None and reply[0] == 403 else "lab06.deploy.answers.wrong"
-    return [Result("deploy.answers", False, key, params={"url": URL, "found": _shown(reply), "expected": wanted[0]})]
+    return [Result("deploy.answers", False, key, params={"url": URL, "found": service_urls.shown(reply), "expected": wanted[0]})]
 
 
 # -- step 2: the URL, public ---------------------------------------------------------------------------
@@ -316,28 +268,11 @@ def url_answer(ctx: CheckContext) -> list[Result]:
     return [Result("url.answer", False, "lab06.url.answer.other", params={"name": URL_ANSWER, "found": given[:100]})]
 
 
-def _public(ctx: CheckContext) -> bool:
-    """allUsers holds roles/run.invoker in the service's IAM policy (gcloud's --allow-unauthenticated)."""
-    def fetch():
-        from google.api_core import exceptions
-
-        try:
-            policy = ctx.google("run").get_iam_policy(request={"resource": SERVICE_NAME})
-        except exceptions.NotFound:
-            # The local cloud's REST routes take `services/my-service:getIamPolicy` for GetService of a
-            # service so named (reported; gRPC answers). Until that is fixed, the router says it: a
-            # request without a token is refused (403) exactly when allUsers may not invoke.
-            reply = _ask(ctx, URL)
-            return reply is not None and reply[0] != 403
-        return any(b.role == INVOKER and PUBLIC in b.members for b in policy.bindings)
-    return ctx.cached("public", fetch)
-
-
 @condition(points=1)
 def url_public(ctx: CheckContext) -> list[Result]:
     if _service(ctx) is None:
         return [Result("url.public", False, "lab06.url.public.no_service")]
-    public = _public(ctx)
+    public = cloudrun.is_public(ctx, SERVICE_NAME)
     return [Result("url.public", public, "lab06.url.public.ok" if public else "lab06.url.public.private",
                    params={"member": PUBLIC, "role": INVOKER})]
 
@@ -350,7 +285,7 @@ def url_unauthenticated(ctx: CheckContext) -> list[Result]:
     if reply is not None and reply[0] == 200:
         return [Result("url.unauthenticated", True, "lab06.url.unauthenticated.ok", params={"url": URL})]
     return [Result("url.unauthenticated", False, "lab06.url.unauthenticated.refused",
-                   params={"url": URL, "found": _shown(reply)})]
+                   params={"url": URL, "found": service_urls.shown(reply)})]
 
 
 # -- step 3: v2 with no traffic ----------------------------------------------------------------------------
@@ -424,7 +359,7 @@ def v2_tag_answers(ctx: CheckContext) -> list[Result]:
     if reply == (200, wanted):
         return [Result("v2.tag_answers", True, "lab06.v2.tag_answers.ok", params={"url": url, "expected": wanted})]
     return [Result("v2.tag_answers", False, "lab06.v2.tag_answers.wrong",
-                   params={"url": url, "found": _shown(reply), "expected": wanted})]
+                   params={"url": url, "found": service_urls.shown(reply), "expected": wanted})]
 
 
 # -- step 4: the canary ------------------------------------------------------------------------------------
@@ -542,7 +477,7 @@ def promote_answers(ctx: CheckContext) -> list[Result]:
     bad = next((r for r in replies if r != (200, wanted)), None)
     if bad is not None:
         return [Result("promote.answers", False, "lab06.promote.answers.wrong",
-                       params={"url": URL, "found": _shown(bad), "expected": wanted})]
+                       params={"url": URL, "found": service_urls.shown(bad), "expected": wanted})]
     return [Result("promote.answers", True, "lab06.promote.answers.ok",
                    params={"count": PROMOTED_GETS, "url": URL, "expected": wanted})]
 

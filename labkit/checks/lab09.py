@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import math
 import re
-import time
 
-from labkit import net
-from labkit.checks import lab09_gcp
+from labkit.checks import lab09_gcp, service_urls
 from labkit.checks.core import CheckContext, Lab, Result, Step, condition
-from labkit.messages import message_value
 
 REGION = "ap-northeast-2"
 ACCOUNT = "123456789012"
@@ -44,7 +41,6 @@ WINDOW_MARGIN_S = 0.5      # v2's lines this close to v1's traffic were sent wit
 HEALTH_SLACK = 0.02        # health checks that fall inside the canary's window, in both logs
 REQUEST_LINE = re.compile(r'"(GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) \S+ HTTP/[\d.]+" \d{3}')
 HTTP_TIMEOUT_S = 3.0
-ANSWER_GRACE_S = 5.0       # a service that answered nothing yet may still be starting: ask again until then
 PROMOTED_GETS = 20
 
 
@@ -54,30 +50,13 @@ def answer_text(provider: str) -> str:
 
 # -- shared readers --------------------------------------------------------------------------------
 
-def _get(ctx: CheckContext, url: str) -> tuple[int, str] | None:
-    try:
-        status, body = net.get(url, timeout=HTTP_TIMEOUT_S, endpoint=ctx.endpoint)
-        return status, body.strip()
-    except OSError:
-        return None
+def _get(ctx: CheckContext, url: str):
+    return service_urls.get(ctx, url, HTTP_TIMEOUT_S)
 
 
-def _ask(ctx: CheckContext, url: str, wanted: str) -> tuple[int, str] | None:
-    """One GET, asked again for a few seconds while the answer is not `wanted` but may still come
-    (nothing answers yet, or a load balancer's 503 while its first target starts)."""
-    deadline = time.monotonic() + ANSWER_GRACE_S
-    reply = _get(ctx, url)
-    while (reply is None or reply[0] in (502, 503, 504)) and time.monotonic() < deadline:
-        time.sleep(0.25)
-        reply = _get(ctx, url)
-    return reply
-
-
-def _shown(reply) -> str:
-    if reply is None:
-        return message_value("checks.no_answer")
-    status, body = reply
-    return body[:80] if status == 200 else f"HTTP {status}: {body[:60]}"
+def _ask(ctx: CheckContext, url: str):
+    """One GET, asked again while the URL may still be starting (service_urls.ask)."""
+    return service_urls.ask(ctx, url, HTTP_TIMEOUT_S)
 
 
 def _parse_image(image: str) -> tuple[str, str, str, str | None, str | None] | None:
@@ -168,11 +147,6 @@ def _service_log_group(service: dict) -> str:
     return f"/aws/apprunner/{service.get('ServiceName')}/{service.get('ServiceId')}/service"
 
 
-def _apprunner_reply(ctx: CheckContext, wanted: str):
-    service = _apprunner(ctx)
-    return ctx.cached(f"apprunner_reply:{wanted}", lambda: _ask(ctx, service["ServiceUrl"], wanted))
-
-
 # -- step 1: App Runner ---------------------------------------------------------------------------------
 
 @condition(points=1)
@@ -239,12 +213,12 @@ def apprunner_answers(ctx: CheckContext) -> list[Result]:
         return [Result("apprunner.answers", False, "lab09.apprunner.answers.not_running",
                        params={"status": service.get("Status")})]
     wanted = [answer_text(V1)] + ([answer_text(V2)] if _updated(ctx) else [])
-    reply = _apprunner_reply(ctx, wanted[-1])
+    reply = _ask(ctx, service["ServiceUrl"])
     url = f"http://{service.get('ServiceUrl')}/"
     if reply is not None and reply[0] == 200 and reply[1] in wanted:
         return [Result("apprunner.answers", True, "lab09.apprunner.answers.ok", params={"url": url, "found": reply[1]})]
     return [Result("apprunner.answers", False, "lab09.apprunner.answers.wrong",
-                   params={"url": url, "found": _shown(reply), "expected": wanted[0]})]
+                   params={"url": url, "found": service_urls.shown(reply), "expected": wanted[0]})]
 
 
 @condition(points=1)
@@ -300,12 +274,12 @@ def update_answers(ctx: CheckContext) -> list[Result]:
         return [Result("update.answers", False, "lab09.update.answers.no_service")]
     url = f"http://{service.get('ServiceUrl')}/"
     wanted = answer_text(V2)
-    replies = [_apprunner_reply(ctx, wanted)] + [_get(ctx, url) for _ in range(2)]  # the new version alone answers
+    replies = [_ask(ctx, service["ServiceUrl"])] + [_get(ctx, url) for _ in range(2)]  # the new version alone answers
     bad = next((r for r in replies if r is None or r != (200, wanted)), None)
     if bad is None:
         return [Result("update.answers", True, "lab09.update.answers.ok", params={"url": url, "expected": wanted})]
     return [Result("update.answers", False, "lab09.update.answers.wrong",
-                   params={"url": url, "found": _shown(bad), "expected": wanted})]
+                   params={"url": url, "found": service_urls.shown(bad), "expected": wanted})]
 
 
 # -- step 3: ECS Express Mode ------------------------------------------------------------------------------
@@ -384,12 +358,12 @@ def express_answers(ctx: CheckContext) -> list[Result]:
     if endpoint is None:
         return [Result("express.answers", False, "lab09.express.answers.no_endpoint")]
     wanted = answer_text(V1)
-    reply = _ask(ctx, endpoint, wanted)
+    reply = _ask(ctx, endpoint)
     url = f"http://{endpoint}/"
     if reply == (200, wanted):
         return [Result("express.answers", True, "lab09.express.answers.ok", params={"url": url, "expected": wanted})]
     return [Result("express.answers", False, "lab09.express.answers.wrong",
-                   params={"url": url, "found": _shown(reply), "expected": wanted})]
+                   params={"url": url, "found": service_urls.shown(reply), "expected": wanted})]
 
 
 @condition(points=1)
@@ -640,11 +614,11 @@ def canary_promoted(ctx: CheckContext) -> list[Result]:
         return [Result("canary.promoted", False, "lab09.canary.promoted.weights", params={"v1": v1, "v2": v2})]
     wanted = answer_text(V2)
     url = _listener_url(listener)
-    replies = [_ask(ctx, url, wanted)] + [_get(ctx, url) for _ in range(PROMOTED_GETS - 1)]
+    replies = [_ask(ctx, url)] + [_get(ctx, url) for _ in range(PROMOTED_GETS - 1)]
     bad = next((r for r in replies if r != (200, wanted)), None)
     if bad is not None:
         return [Result("canary.promoted", False, "lab09.canary.promoted.answers",
-                       params={"url": f"http://{url}/", "found": _shown(bad), "expected": wanted})]
+                       params={"url": f"http://{url}/", "found": service_urls.shown(bad), "expected": wanted})]
     return [Result("canary.promoted", True, "lab09.canary.promoted.ok", params={"count": PROMOTED_GETS, "expected": wanted})]
 
 

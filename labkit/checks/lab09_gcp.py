@@ -9,11 +9,9 @@ source means what gcloud leaves behind: the service's image lives in the region'
 """
 from __future__ import annotations
 
-import time
-
-from labkit import net
+from labkit.checks import cloudrun, service_urls
+from labkit.checks.cloudrun import INVOKER, PUBLIC
 from labkit.checks.core import CheckContext, Result, Step, condition
-from labkit.messages import message_value
 
 PROJECT = "labkit-project"
 REGION = "asia-northeast3"
@@ -24,26 +22,12 @@ REPOSITORY_NAME = f"projects/{PROJECT}/locations/{REGION}/repositories/{SOURCE_R
 IMAGE_PREFIX = f"{REGION}-docker.pkg.dev/{PROJECT}/{SOURCE_REPOSITORY}/"
 PROVIDER = "GCP"
 ANSWER = f"Hello from {PROVIDER}!"
-INVOKER, PUBLIC = "roles/run.invoker", "allUsers"
 HTTP_TIMEOUT_S = 10.0   # a revision scaled to zero starts on the first request: the answer waits for it
-ANSWER_GRACE_S = 5.0    # a service still starting may answer 503 at first: ask again until then
 
 
 def _service(ctx: CheckContext):
     """The Cloud Run service my-app in asia-northeast3 (run_v2.Service), or None."""
-    def fetch():
-        from google.api_core import exceptions
-
-        try:
-            return ctx.google("run").get_service(name=SERVICE_NAME)
-        except exceptions.NotFound:
-            return None
-    return ctx.cached("cloudrun:service", fetch)
-
-
-def _container(service):
-    containers = list(service.template.containers)
-    return containers[0] if containers else None
+    return cloudrun.service(ctx, SERVICE_NAME)
 
 
 def _ready(service) -> bool:
@@ -85,49 +69,6 @@ def _repository_exists(ctx: CheckContext) -> bool:
     return ctx.cached("cloudrun:repository", fetch)
 
 
-def _public(ctx: CheckContext) -> bool:
-    """Whether allUsers holds roles/run.invoker on the service (its IAM policy). Where the cloud's REST
-    front cannot answer getIamPolicy (it took `services/my-app:getIamPolicy` for a service's name:
-    NotFound), the same rule is read where the router applies it: an anonymous GET is refused 403."""
-    def fetch():
-        from google.api_core import exceptions
-
-        try:
-            policy = ctx.google("run").get_iam_policy(request={"resource": SERVICE_NAME})
-        except exceptions.NotFound:
-            reply = _reply(ctx, _service(ctx).uri)
-            return reply is not None and reply[0] != 403
-        return any(b.role == INVOKER and PUBLIC in b.members for b in policy.bindings)
-    return ctx.cached("cloudrun:public", fetch)
-
-
-def _get(ctx: CheckContext, url: str) -> tuple[int, str] | None:
-    try:
-        status, body = net.get(url, timeout=HTTP_TIMEOUT_S, endpoint=ctx.endpoint)
-        return status, body.strip()
-    except OSError:
-        return None
-
-
-def _reply(ctx: CheckContext, url: str) -> tuple[int, str] | None:
-    """One GET of the URL, asked again for a few seconds while nothing can serve it yet (503)."""
-    def fetch():
-        deadline = time.monotonic() + ANSWER_GRACE_S
-        reply = _get(ctx, url)
-        while (reply is None or reply[0] in (502, 503, 504)) and time.monotonic() < deadline:
-            time.sleep(0.25)
-            reply = _get(ctx, url)
-        return reply
-    return ctx.cached(f"cloudrun:reply:{url}", fetch)
-
-
-def _shown(reply) -> str:
-    if reply is None:
-        return message_value("checks.no_answer")
-    status, body = reply
-    return f"`{body[:80]}`" if status == 200 else f"HTTP {status}"
-
-
 # -- step 5: Cloud Run from source --------------------------------------------------------------------
 
 @condition(points=1)
@@ -148,7 +89,7 @@ def cloudrun_source(ctx: CheckContext) -> list[Result]:
     service = _service(ctx)
     if service is None:
         return [Result("cloudrun.source", False, "lab09.cloudrun.source.no_service")]
-    container = _container(service)
+    container = cloudrun.first_container(service.template)
     image = container.image if container else ""
     if not image.startswith(IMAGE_PREFIX):
         return [Result("cloudrun.source", False, "lab09.cloudrun.source.image",
@@ -164,8 +105,7 @@ def cloudrun_env(ctx: CheckContext) -> list[Result]:
     service = _service(ctx)
     if service is None:
         return [Result("cloudrun.env", False, "lab09.cloudrun.env.no_service")]
-    container = _container(service)
-    env = {e.name: e.value for e in container.env} if container else {}
+    env = cloudrun.env(service.template)
     if env.get("CLOUD_PROVIDER") == PROVIDER:
         return [Result("cloudrun.env", True, "lab09.cloudrun.env.ok", params={"value": PROVIDER})]
     if "CLOUD_PROVIDER" not in env:
@@ -178,7 +118,7 @@ def cloudrun_env(ctx: CheckContext) -> list[Result]:
 def cloudrun_public(ctx: CheckContext) -> list[Result]:
     if _service(ctx) is None:
         return [Result("cloudrun.public", False, "lab09.cloudrun.public.no_service")]
-    public = _public(ctx)
+    public = cloudrun.is_public(ctx, SERVICE_NAME)
     return [Result("cloudrun.public", public, "lab09.cloudrun.public.ok" if public else "lab09.cloudrun.public.private",
                    params={"member": PUBLIC, "role": INVOKER})]
 
@@ -188,13 +128,13 @@ def cloudrun_answers(ctx: CheckContext) -> list[Result]:
     service = _service(ctx)
     if service is None or not service.uri:
         return [Result("cloudrun.answers", False, "lab09.cloudrun.answers.no_service")]
-    reply = _reply(ctx, service.uri)
+    reply = service_urls.ask(ctx, service.uri, HTTP_TIMEOUT_S)
     if reply == (200, ANSWER):
         return [Result("cloudrun.answers", True, "lab09.cloudrun.answers.ok", params={"url": service.uri, "found": ANSWER})]
     if reply is not None and reply[0] == 403:
         return [Result("cloudrun.answers", False, "lab09.cloudrun.answers.forbidden", params={"url": service.uri})]
     return [Result("cloudrun.answers", False, "lab09.cloudrun.answers.wrong",
-                   params={"url": service.uri, "found": _shown(reply), "expected": ANSWER})]
+                   params={"url": service.uri, "found": service_urls.shown(reply), "expected": ANSWER})]
 
 
 STEP = Step("cloudrun", "lab09.step.cloudrun",

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from labkit.checks import lab09
+from labkit.checks import lab09, service_urls
 from labkit.checks.core import INFRA
 from labkit.checks.registry import get_lab
 from labkit.messages import catalogue
@@ -80,7 +80,7 @@ def test_app_runner_on_an_image_never_pushed_fails_with_its_log_group(ctx, aws):
 
 def test_an_express_service_with_express_modes_defaults(ctx, aws, monkeypatch):
     """No port, no health check path: Express Mode's 80 and /ping, neither the app's."""
-    monkeypatch.setattr(lab09, "ANSWER_GRACE_S", 0.5)  # nothing will answer: its image was never pushed
+    monkeypatch.setattr(service_urls, "GRACE_S", 0.5)  # nothing will answer: its image was never pushed
     iam = aws("iam")
     trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
         "Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
