@@ -46,14 +46,16 @@ GCLOUD_HELPER_USER = "_dcgcloud_token"  # the user gcloud's docker credential he
 def get_credentials(registry: str, home: str | os.PathLike | None = None) -> tuple[str, str] | None:
     """(username, password) saved by `labkit docker login` for `registry`, or None. A registry
     `gcloud auth configure-docker` handed to gcloud's helper (`"credHelpers": {HOST: "gcloud"}`)
-    gets what that helper gives: its user and the local cloud's access token."""
+    gets what that helper gives: its user and the local cloud's access token. As in docker, a
+    host's credential helper comes before a saved login for it (docker's credentials store lookup:
+    `credHelpers`, then `credsStore`, then `auths`)."""
     config = _read(config_path(home))
     key = _key(registry)
-    entry = config.get("auths", {}).get(key)
-    if not entry and config.get("credHelpers", {}).get(key) == "gcloud" and key.endswith("-docker.pkg.dev"):
+    if config.get("credHelpers", {}).get(key) == "gcloud" and key.endswith("-docker.pkg.dev"):
         from labkit.cloud.gcp.project import ACCESS_TOKEN
 
         return GCLOUD_HELPER_USER, ACCESS_TOKEN
+    entry = config.get("auths", {}).get(key)
     if not entry:
         return None
     try:

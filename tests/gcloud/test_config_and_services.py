@@ -72,6 +72,21 @@ def test_configure_docker_writes_the_credential_helper_labkit_docker_reads(gclou
     assert get_credentials("asia-northeast3-docker.pkg.dev", home=gcloud.home)[0] == "_dcgcloud_token"
 
 
+def test_a_hosts_credential_helper_comes_before_a_saved_login_as_in_docker(tmp_path):
+    """docker asks `credHelpers[host]` (then `credsStore`) before it reads `auths` (docker-py's
+    auth.get_credential_store follows the docker CLI): an old login does not hide gcloud's helper."""
+    from labkit.cloud.gcp.project import ACCESS_TOKEN
+    from labkit.docker.auth import config_path, get_credentials, save_credentials
+
+    host = "asia-northeast3-docker.pkg.dev"
+    save_credentials(host, "oauth2accesstoken", "an-expired-token", home=tmp_path)
+    assert get_credentials(host, home=tmp_path) == ("oauth2accesstoken", "an-expired-token")
+    config = json.loads(config_path(tmp_path).read_text())
+    config["credHelpers"] = {host: "gcloud"}
+    config_path(tmp_path).write_text(json.dumps(config))
+    assert get_credentials(host, home=tmp_path) == ("_dcgcloud_token", ACCESS_TOKEN)
+
+
 def test_unknown_commands_and_flags_are_refused_as_gcloud_refuses_them(gcloud):
     done = gcloud("compute", "instances", "list", check=False)
     assert done.returncode == 1
