@@ -1,5 +1,6 @@
-"""Lab 06 (Cloud Run) as a student meets it, in Korean with JupyterLab's UI in Korean, in a real
-browser: the setup pushes the image; the student types the lesson's `gcloud run deploy` (v1), the
+"""Lab 06 (Cloud Run) as a student meets it in a real browser. In English: steps 1 and 2 (deploy, the
+public URL) typed and both "Check my progress" buttons passing, in English. In Korean, with JupyterLab's
+UI in Korean: the setup pushes the image; the student types the lesson's `gcloud run deploy` (v1), the
 URL, v2's `--no-traffic --tag=v2` deploy; step 4's "Check my progress" pressed before the canary says
 in Korean that no update shared the traffic; Exercise 4's `update-traffic --to-revisions={NEW}=10,
 {OLD}=90` typed, 500 requests sent, and the button then shows the canary's configuration and its
@@ -22,6 +23,38 @@ SETUP_MS = 180_000  # the image build and push, or a deployment, under load
 @pytest.fixture(scope="module")
 def lab(browser, tmp_path_factory):
     yield from student_server(tmp_path_factory, "lab06")
+
+
+def test_lab06_in_english_deploy_and_url_steps_pass(page, lab, shots):
+    notebook_json, solved = student.solutions_for("en", "lab06")
+    reset_lab_cloud(lab, "lab06")
+    set_ui_language(lab, "en")
+    notebook = nb.open_notebook(page, lab, "en/lab06.ipynb", len(notebook_json["cells"]), workspace="lab06-en")
+    nb.dismiss_news_prompt(page)
+    nb.wait_for_kernel_idle(page)
+    cells = nb.cells(notebook)
+    cell = lambda cell_id: cells.nth(nb.cell_index(notebook_json, cell_id))
+
+    for cell_id in ("start", "setup_app", "setup_registry", "setup_push"):
+        nb.run_cell(page, cell(cell_id), timeout_ms=SETUP_MS)
+        assert not nb.errors_in(cell(cell_id)), (cell_id, nb.errors_in(cell(cell_id)))
+    for cell_id in ("deploy_v1", "service_url"):
+        nb.replace_cell_text(page, cell(cell_id), solved[cell_id])
+    shown = run_cells(page, notebook, notebook_json, ["deploy_v1", "list_v1"])
+    assert "Service URL: https://my-service-123456789012.asia-northeast3.run.app" in shown["deploy_v1"], shown
+
+    for progress, expected in (("progress_deploy", "Hello from GCP!"),
+                               ("progress_url", "anybody may call the URL")):
+        if progress == "progress_url":
+            run_cells(page, notebook, notebook_json, ["describe_url", "service_url", "iam_policy", "hit_v1"])
+        nb.run_cell(page, cell(progress))
+        conditions = nb.check_progress(page, cell(progress))
+        shots.take(page, progress)
+        assert conditions and all(c.passed for c in conditions), (progress, conditions)
+        widget = nb.widget_text(cell(progress))
+        assert text("progress.all_passed", "en") in widget and expected in widget, widget
+        assert not nb.HANGUL.search(widget), f"the English lab's widget speaks English: {widget!r}"
+    reset_lab_cloud(lab, "lab06")
 
 
 def test_lab06_in_korean_canary_step_tells_then_passes(page, lab, shots):
