@@ -4,7 +4,9 @@
     src/labs/X.md     -> solutions/en/X.ipynb, solutions/ko/X.ipynb        (instructor version)
                          course/en/X.ipynb,    course/ko/X.ipynb           (student version, by
                                                                             nbgrader generate_assignment)
-    every source      -> course/index.ipynb   (the students' landing page, both languages)
+    src/lessons/00_index.md -> course/{en,ko}/00_index.ipynb (the course index, a lesson whose
+                         `{contents}` is the table of every notebook: coursebuild/index.py),
+                         and course/index.ipynb (a language chooser linking both)
     src/diagrams/X.yaml -> img/X.svg next to every notebook showing it, in its language
 
 `course/` is all a student sees (JupyterLab's root in `make lab`): lessons and labs side by side
@@ -25,7 +27,7 @@ from pathlib import Path
 from coursebuild.diagrams import IMAGE_DIR, build_images, built_by_us
 from coursebuild.errors import SourceError
 from coursebuild.notebook import build_notebook, dumps
-from coursebuild.index import INDEX_NOTEBOOK, INDEX_SOURCE, build_index
+from coursebuild.index import CHOOSER, INDEX_ID, build_chooser, fill_placeholders
 from coursebuild.source import LANGUAGES, Source, Stale, parse
 
 # source folder -> (output folder of the built notebooks, output folder of student versions or None)
@@ -46,7 +48,6 @@ class BuildResult:
     sources: list[Source] = field(default_factory=list)
     stale: list[Stale] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
-    index: Source | None = None  # src/index.md, the landing page (not in `sources`)
 
     @property
     def ok(self) -> bool:
@@ -88,8 +89,6 @@ def find_sources(root: Path) -> list[Path]:
         if folder.is_dir():
             found += sorted(p for p in folder.glob("*.md")
                             if p.name != "README.md" and not p.name.startswith("_"))
-    if (root / INDEX_SOURCE).exists():
-        found.append(root / INDEX_SOURCE)
     return found
 
 
@@ -113,9 +112,6 @@ def build(root: Path, paths: list[Path] | None = None) -> BuildResult:
             result.sources.append(read_source(root, path))
         except SourceError as e:
             result.errors.append(e)
-    index = next((s for s in result.sources if s.path == INDEX_SOURCE), None)
-    if index is not None:
-        result.sources.remove(index)
     ids: dict[str, str] = {}
     for source in result.sources:
         tree = source.path.rsplit("/", 1)[0]
@@ -130,7 +126,7 @@ def build(root: Path, paths: list[Path] | None = None) -> BuildResult:
         ids[source.id] = source.path
     if result.errors:
         return result
-    result.images, result.errors = build_images(root, [(s, _notebook_folders(s)) for s in result.sources], index)
+    result.images, result.errors = build_images(root, [(s, _notebook_folders(s)) for s in result.sources])
     if result.errors:
         return result
 
@@ -143,7 +139,7 @@ def build(root: Path, paths: list[Path] | None = None) -> BuildResult:
         name = name.removesuffix(".md")
         built_top, student_top = TREES[src_dir]
         for lang in LANGUAGES:
-            data = dumps(build_notebook(source, lang))
+            data = dumps(fill_placeholders(build_notebook(source, lang), source, result.sources, lang))
             targets = [f"{built_top}/{lang}/{name}.ipynb"] + ([f"{student_top}/{lang}/{name}.ipynb"] if student_top else [])
             for target in targets:
                 if target in claimed:  # a lesson and a lab of the same name both land in course/
@@ -158,15 +154,9 @@ def build(root: Path, paths: list[Path] | None = None) -> BuildResult:
         return result
     for key, data in student_versions(solutions).items():
         result.outputs[where[key]] = data
+    index = next((s for s in result.sources if s.id == INDEX_ID and not s.is_lab), None)
     if index is not None:
-        result.stale += index.stale()
-        try:
-            result.outputs[INDEX_NOTEBOOK] = dumps(build_index(index, result.sources))
-        except SourceError as e:
-            result.errors.append(e)
-            result.outputs, result.images = {}, {}
-            return result
-        result.index = index
+        result.outputs[CHOOSER] = dumps(build_chooser(index))
     result.outputs = dict(sorted(result.outputs.items()))
     return result
 

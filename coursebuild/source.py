@@ -26,6 +26,7 @@ This module only reads; it never writes a notebook (see `notebook.py`).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 from dataclasses import dataclass, field
 
@@ -37,7 +38,9 @@ EN, KO = "en", "ko"
 LANGUAGES = (EN, KO)
 
 # Front matter keys and their types. Unknown keys fail the build (a typo must not pass silently).
-FRONT_MATTER = {"id": str, "title_en": str, "title_ko": str, "nbgrader": bool}
+FRONT_MATTER = {"id": str, "title_en": str, "title_ko": str, "nbgrader": bool,
+                # the course index's row (coursebuild/index.py): place in the course, minutes, prerequisites
+                "order": int, "minutes": int, "needs_en": str, "needs_ko": str}
 
 # nbgrader cell kinds a block may carry, per cell type (as nbgrader's "Create Assignment" offers them).
 NBGRADER_KINDS = {
@@ -46,7 +49,10 @@ NBGRADER_KINDS = {
 }
 NEEDS_ID = {"solution", "tests", "manual", "task"}  # graded cells: their grade_id must be stable
 NEEDS_POINTS = {"tests", "manual", "task"}
-ATTRIBUTES = {"id", "nbgrader", "points", "tags"}
+ATTRIBUTES = {"id", "nbgrader", "points", "tags", "static"}
+# static=MODULE:FUNCTION on a widget's code cell: FUNCTION(lang) draws the figure stored as the
+# cell's output, where no kernel runs (coursebuild/README.md, "Static figures")
+STATIC_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # nbformat cell ids and nbgrader grade ids
 SHA_RE = re.compile(r"^[0-9a-f]{8}$")
@@ -244,7 +250,7 @@ class _Parser:
         for key, value in meta.items():
             if key not in FRONT_MATTER:
                 raise self.error(1, f"unknown front matter key {key!r} (known: {', '.join(FRONT_MATTER)})")
-            if not isinstance(value, FRONT_MATTER[key]):
+            if not isinstance(value, FRONT_MATTER[key]) or (FRONT_MATTER[key] is int and isinstance(value, bool)):
                 raise self.error(1, f"front matter {key!r} must be a {FRONT_MATTER[key].__name__}")
         self.i = j + 1
         return meta
@@ -435,7 +441,23 @@ class _Parser:
                                            "tests cell)")
             elif "points" in attrs:
                 raise self.error(line, "points= needs an nbgrader= kind")
+            if "static" in attrs:
+                self.check_static(cell, attrs["static"], line)
             self.check_regions(cell, kind, line)
+
+    def check_static(self, cell, ref: str, line: int) -> None:
+        """static= names a function the build can call: a code cell's, importable, callable."""
+        if cell.cell_type != "code":
+            raise self.error(line, "static= goes on a code cell (the cell that shows a widget)")
+        if not STATIC_RE.match(ref):
+            raise self.error(line, f"static={ref!r}: write MODULE:FUNCTION, e.g. labkit.widgets.density:static_figure")
+        module, function = ref.split(":")
+        try:
+            found = getattr(importlib.import_module(module), function, None)
+        except ImportError as e:
+            raise self.error(line, f"static={ref!r}: cannot import {module} ({e})") from None
+        if not callable(found):
+            raise self.error(line, f"static={ref!r}: {module} has no function {function}")
 
     def check_regions(self, cell, kind: str | None, line: int) -> None:
         """nbgrader region markers only where nbgrader acts on them; a misplaced one would ship a

@@ -66,7 +66,7 @@ def test_binder_start_applies_the_student_setup_then_runs_binders_server():
 
 def test_binder_badge_opens_the_landing_page():
     badge = re.search(r"\(https://mybinder\.org/v2/gh/[^)]*\)", (ROOT / "README.md").read_text()).group(0)
-    assert "urlpath=lab/tree/index.ipynb" in badge  # JupyterLab's root on Binder is course/
+    assert "urlpath=lab/tree/en/00_index.ipynb" in badge  # the course index; JupyterLab's root on Binder is course/
 
 
 def test_license_is_an_spdx_expression_with_a_setuptools_that_reads_it():

@@ -1,6 +1,7 @@
 """`labkit lab`: open JupyterLab on the course, and stop the local clouds it started when it ends.
 
-    labkit lab                          the student's JupyterLab on course/, opening course/index.ipynb
+    labkit lab                          the student's JupyterLab on course/, opening the course index
+                                        (course/en/00_index.ipynb, which links the Korean one)
     labkit lab --instructor             the instructor's: nbgrader's tools, on the nbgrader course
                                         (.labkit-instructor/ in the repository, or --course DIR)
     labkit lab --port 8890 --no-browser -- --IdentityProvider.token=SECRET   anything after `--`

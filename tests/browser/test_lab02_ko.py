@@ -32,14 +32,14 @@ def lab(browser, tmp_path_factory):
 
 
 def test_lab02_in_korean_with_a_korean_jupyterlab(page, lab, shots):
-    landing_cells = len(nb.read_notebook(ROOT / "course" / "index.ipynb")["cells"])
+    landing_cells = len(nb.read_notebook(ROOT / "course" / "en" / "00_index.ipynb")["cells"])
     listing = page.locator(".jp-FileBrowser .jp-DirListing-content .jp-DirListing-item")
     page.goto(lab.page_url("/"))
-    nb.wait_for_notebook(page, "index.ipynb", landing_cells)
+    nb.wait_for_notebook(page, "00_index.ipynb", landing_cells)
     nb.dismiss_news_prompt(page)
     assert "File" in nb.menu_labels(page)
     nb.switch_language(page, KOREAN)
-    nb.wait_for_notebook(page, "index.ipynb", landing_cells)  # reloaded, the landing page again
+    nb.wait_for_notebook(page, "00_index.ipynb", landing_cells)  # reloaded, the course index again
     listing.first.wait_for()
     nb.wait_for_kernel_idle(page)
     labels = nb.menu_labels(page)

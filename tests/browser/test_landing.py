@@ -1,6 +1,7 @@
-"""A student opens JupyterLab: the landing page, the file browser, and a lesson as it renders."""
+"""A student opens JupyterLab: the course index, the file browser, and a lesson as it renders."""
 from __future__ import annotations
 
+import posixpath
 import time
 from urllib.parse import unquote, urlsplit
 
@@ -11,11 +12,12 @@ from tests.browser.server import ROOT
 
 COURSE = ROOT / "course"
 LESSONS = ["01_containers", "02_registries"]
+INDEX = "00_index.ipynb"
 
 
-def course_notebooks() -> set[str]:
-    """Every lesson and lab a student has, in both languages: en/01_containers.ipynb, ..."""
-    return {f"{lang}/{path.name}" for lang in ("en", "ko") for path in sorted((COURSE / lang).glob("*.ipynb"))}
+def index_targets() -> set[str]:
+    """What the English index links: every English lesson and lab, and the Korean index."""
+    return {f"en/{path.name}" for path in (COURSE / "en").glob("*.ipynb") if path.name != INDEX} | {f"ko/{INDEX}"}
 
 
 def linked_notebook(href: str) -> str | None:
@@ -25,16 +27,16 @@ def linked_notebook(href: str) -> str | None:
         if path.startswith(prefix) and path.endswith(".ipynb"):
             return path[len(prefix):]
     # JupyterLab resolves a relative link after the cell renders: on a loaded machine the page may
-    # still hold the link as written (relative to index.ipynb, at the root)
+    # still hold the link as written (relative to en/00_index.ipynb)
     if path.endswith(".ipynb") and not path.startswith("/") and not urlsplit(href).scheme:
-        return path
+        return posixpath.normpath(posixpath.join("en", path))
     return None
 
 
-def test_opens_on_the_landing_page_with_only_course_material(page, student_lab, shots):
+def test_opens_on_the_course_index_with_only_course_material(page, student_lab, shots):
     page.goto(student_lab.page_url("/"))  # what the launcher's printed address opens
-    index = nb.read_notebook(COURSE / "index.ipynb")
-    landing = nb.wait_for_notebook(page, "index.ipynb", len(index["cells"]))
+    index = nb.read_notebook(COURSE / "en" / INDEX)
+    landing = nb.wait_for_notebook(page, INDEX, len(index["cells"]))
     nb.dismiss_news_prompt(page)
     shots.take(page, "landing")
 
@@ -51,10 +53,10 @@ def test_opens_on_the_landing_page_with_only_course_material(page, student_lab, 
     # on a loaded machine JupyterLab may still be resolving the links: give it a moment
     deadline = time.monotonic() + 20
     linked = linked_now()
-    while set(linked) != course_notebooks() and time.monotonic() < deadline:
+    while set(linked) != index_targets() and time.monotonic() < deadline:
         page.wait_for_timeout(250)
         linked = linked_now()
-    assert set(linked) == course_notebooks(), "a link to every lesson and lab in both languages, and nothing else"
+    assert set(linked) == index_targets(), "a link to every lesson and lab, the Korean index, and nothing else"
     for target, label in linked.items():
         korean = bool(nb.HANGUL.search(label))
         assert korean == target.startswith("ko/"), f"{target} is linked as {label!r}: its label in its own language"
@@ -67,7 +69,7 @@ def test_opens_on_the_landing_page_with_only_course_material(page, student_lab, 
     landing.locator(".jp-RenderedMarkdown a[href*='en/01_containers.ipynb']").click()
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="01_containers.ipynb")
     tab.wait_for()
-    tab.click()  # JupyterLab may open it behind the landing page
+    tab.click()  # JupyterLab may open it behind the index
     lesson = nb.read_notebook(COURSE / "en" / "01_containers.ipynb")
     nb.wait_for_notebook(page, "01_containers.ipynb", len(lesson["cells"]))
     shots.take(page, "lesson-from-link")

@@ -218,15 +218,6 @@ def test_an_image_without_alt_text_fails(tmp_path):
     assert error.line == 10 and "alt text" in error.message
 
 
-def test_the_landing_page_shows_no_diagrams(tmp_path):
-    """course/index.ipynb holds both languages, and a diagram is drawn in one."""
-    root = _tree(tmp_path)
-    (root / "src" / "index.md").write_text(LESSON.format(target="img/layers.svg"), encoding="utf-8")
-    errors = build(root).errors
-    assert [(e.path, e.line) for e in errors if "landing page" in e.message] == [("src/index.md", 4),
-                                                                                 ("src/index.md", 10)]
-
-
 def test_a_diagram_no_notebook_shows_fails(tmp_path):
     root = _tree(tmp_path, target="other.ipynb")
     error = _error(root)

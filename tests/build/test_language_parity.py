@@ -24,7 +24,7 @@ NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", 
                     ["january", "february", "march", "april", "may", "june", "july", "august",
                      "september", "october", "november", "december"], start=1)}}
 NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.I)
-LANG_FOLDER_RE = re.compile(r"^(en|ko)/")
+LANG_FOLDER_RE = re.compile(r"^((?:\.\./)?)(en|ko)/")
 
 
 def notebook_pairs(result) -> list[tuple[str, list[tuple[dict, dict]]]]:
@@ -54,9 +54,10 @@ def _link_targets(parts, other_language_anchors: set[str]) -> Counter:
     targets = Counter()
     for link in parts.links:
         target = link.target
-        # Allowance 1, the landing page: its contents table links en/X.ipynb in English and
-        # ko/X.ipynb in Korean; the same notebook in the reader's language.
-        target = LANG_FOLDER_RE.sub("{lang}/", target)
+        # Allowance 1, the chooser (course/index.ipynb) links en/X.ipynb in English and
+        # ko/X.ipynb in Korean, and each index links the other language's (../ko/00_index.ipynb
+        # in English, ../en/00_index.ipynb in Korean): the same notebook, another language.
+        target = LANG_FOLDER_RE.sub(r"\1{lang}/", target)
         # Allowance 2, a language switch: a link to a heading of the other language's cell on
         # the same page ("**[한국어](#클라우드-...)** 아래") has no twin; the twin is the target.
         if target.startswith("#") and target[1:] in other_language_anchors:

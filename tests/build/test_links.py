@@ -99,12 +99,14 @@ def test_every_link_of_every_built_notebook_resolves(repo_build):
 
 
 def test_the_course_links_at_all(repo_build):
-    """The landing page links every lesson and lab (else the test above proves little)."""
-    nb = json.loads(repo_build.outputs["course/index.ipynb"])
-    targets = {l.target for c in _markdown_cells(nb) for l in parse("".join(c["source"])).links}
-    built = {p.removeprefix("course/") for p in repo_build.outputs
-             if p.startswith("course/") and p.count("/") == 2}
-    assert built and built <= targets
+    """Each language's index links every lesson and lab of that language (else the test above
+    proves little)."""
+    for lang in ("en", "ko"):
+        nb = json.loads(repo_build.outputs[f"course/{lang}/00_index.ipynb"])
+        targets = {l.target for c in _markdown_cells(nb) for l in parse("".join(c["source"])).links}
+        built = {p.rsplit("/", 1)[1] for p in repo_build.outputs
+                 if p.startswith(f"course/{lang}/") and not p.endswith("/00_index.ipynb")}
+        assert built and built <= targets, lang
 
 
 # -- the checker itself ---------------------------------------------------------------------

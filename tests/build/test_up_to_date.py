@@ -45,20 +45,6 @@ def test_built_notebooks_carry_no_outputs_and_the_labkit_metadata(repo_build, fi
             assert data.endswith(b"}\n") and b"\\u" not in data.replace(b"\\\\", b""), rel
 
 
-def test_landing_page_lists_every_notebook_in_both_languages(repo_build):
-    """course/index.ipynb links every lesson and lab of each language, titled in that language."""
-    index = json.loads(repo_build.outputs["course/index.ipynb"])
-    text = "".join("".join(c["source"]) for c in index["cells"])
-    for rel in repo_build.outputs:
-        parts = rel.split("/")
-        if parts[0] == "course" and len(parts) == 3:
-            lang = parts[1]
-            assert f"]({lang}/{parts[2]})" in text, f"the landing page does not link {rel}"
-            title = json.loads(repo_build.outputs[rel])["metadata"]["title"]
-            assert f"[{title}]({lang}/{parts[2]})" in text, rel
-    assert "{contents}" not in text
-
-
 def test_build_is_byte_reproducible(fixture_tree, fixture_build):
     again = build(fixture_tree)
     assert again.outputs == fixture_build.outputs

@@ -41,7 +41,7 @@ def binder(tmp_path_factory):
     try:
         L.wait_ready(port, proc, log)
         result["root"] = sorted(c["name"] for c in L.api(port, "GET", "/api/contents/")["content"])
-        status, page, _ = L.request(port, "GET", "/lab/tree/index.ipynb")  # the badge's urlpath
+        status, page, _ = L.request(port, "GET", "/lab/tree/en/00_index.ipynb")  # the badge's urlpath
         result["landing"] = status
         result["page_config"] = json.loads(re.search(
             r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S).group(1))

@@ -57,7 +57,7 @@ def session(tmp_path_factory):
 
 
 def test_opens_on_the_landing_page_with_course_as_root(session):
-    assert session["landing"].startswith("/lab/tree/index.ipynb")
+    assert session["landing"].startswith("/lab/tree/en/00_index.ipynb")  # the course index
     assert session["lab_page_status"] == 200
     assert session["root"] == ["en", "index.ipynb", "ko"]  # nothing else: no checkpoints, no repo files
 

@@ -21,7 +21,8 @@ c.ServerApp.jpserver_extensions = {
     "nbgrader.server_extensions.course_list": False,
 }
 
-# Open on the landing page the build writes (course/index.ipynb).
+# Open on the course index the build writes (course/en/00_index.ipynb; it links the Korean one,
+# and course/index.ipynb at the root links both). English: nothing here knows the browser's language.
 _root = os.environ.get("LABKIT_JUPYTER_ROOT", "")
-if _root and os.path.exists(os.path.join(_root, "index.ipynb")):
-    c.LabApp.default_url = "/lab/tree/index.ipynb"
+if _root and os.path.exists(os.path.join(_root, "en", "00_index.ipynb")):
+    c.LabApp.default_url = "/lab/tree/en/00_index.ipynb"
