@@ -4,6 +4,8 @@
 """
 from __future__ import annotations
 
+import http.client
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -38,13 +40,24 @@ def hit(url: str, n: int = 1, path: str | None = None, timeout: float = 10.0,
         host, port, _ = net.split_url(url)
         url = f"http://{host}:{port}{path if path.startswith('/') else '/' + path}"
 
+    mine = threading.local()  # each thread's kept-alive connection (net.Client), closed at the end
+    clients = []
+
     def one(_):
+        client = getattr(mine, "client", None)
+        if client is None:
+            client = mine.client = net.Client(timeout=timeout, endpoint=endpoint)
+            clients.append(client)
         try:
-            status, body = net.get(url, timeout=timeout, endpoint=endpoint)
-        except OSError as exc:
+            status, body = client.get(url)
+        except (OSError, http.client.HTTPException) as exc:
             return f"{type(exc).__name__}: {exc}"
         body = body.strip()
         return body if status == 200 else f"HTTP {status}: {body[:80]}"
 
-    with ThreadPoolExecutor(max_workers=min(PARALLEL, max(1, n))) as pool:
-        return Answers(pool.map(one, range(n)))
+    try:
+        with ThreadPoolExecutor(max_workers=min(PARALLEL, max(1, n))) as pool:
+            return Answers(pool.map(one, range(n)))
+    finally:
+        for client in clients:
+            client.close()

@@ -63,12 +63,49 @@ def split_url(url: str) -> tuple[str, int, str]:
 def get(url: str, timeout: float = 10.0, endpoint: str | None = None) -> tuple[int, str]:
     """(status, body text) of one GET on a service URL of the local cloud, through its port (that of
     `endpoint`, e.g. a check's CheckContext.endpoint, else this process's cloud)."""
-    host, port, path = split_url(url)
-    cloud_port = urlsplit(endpoint).port if endpoint else settings().aws_port
-    conn = http.client.HTTPConnection(HOST, cloud_port, timeout=timeout)
+    client = Client(timeout=timeout, endpoint=endpoint)
     try:
-        conn.request("GET", path, headers={"Host": host if port == 80 else f"{host}:{port}"})
-        response = conn.getresponse()
-        return response.status, response.read().decode("utf-8", "replace")
+        return client.get(url)
     finally:
-        conn.close()
+        client.close()
+
+
+class Client:
+    """GETs of service URLs over one kept-alive connection to the cloud's port (the cloud keeps a
+    service URL's connection open: labkit/cloud/ingress_server.py): for one thread at a time, as
+    labkit.aws.hit gives each of its threads one. A connection the cloud closed meanwhile is opened
+    again, and the GET sent once more (a GET may be repeated)."""
+
+    def __init__(self, timeout: float = 10.0, endpoint: str | None = None):
+        self.timeout = timeout
+        self.cloud_port = urlsplit(endpoint).port if endpoint else settings().aws_port
+        self._conn: http.client.HTTPConnection | None = None
+
+    def get(self, url: str) -> tuple[int, str]:
+        host, port, path = split_url(url)
+        headers = {"Host": host if port == 80 else f"{host}:{port}"}
+        for attempt in (1, 2):
+            reused = self._conn is not None and self._conn.sock is not None
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection(HOST, self.cloud_port, timeout=self.timeout)
+            try:
+                self._conn.request("GET", path, headers=headers)
+                response = self._conn.getresponse()
+                body = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.close()
+                if not reused or attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                self.close()
+                raise
+            if response.will_close:
+                self.close()
+            return response.status, body.decode("utf-8", "replace")
+        raise http.client.HTTPException("unreachable")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

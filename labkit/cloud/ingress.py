@@ -16,12 +16,14 @@ from __future__ import annotations
 import http.client
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
+
+from labkit.cloud.http1 import CHUNK, BadMessage, Reader, connection_tokens, parse_head
+from labkit.cloud.runtime.network import connect
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                         "transfer-encoding", "upgrade"})
 UPSTREAM_TIMEOUT_S = 60.0  # an ALB's default idle timeout
-CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,8 @@ class Ingress:
     def __init__(self):
         self._lock = threading.Lock()
         self._routes: dict[tuple[str, int], Route] = {}
-        # Idle kept-alive connections per upstream, shared by the server's threads (werkzeug's server
-        # closes every client connection, so a request's thread never serves a second one).
-        self._idle: dict[Upstream, list[http.client.HTTPConnection]] = {}
+        # Idle kept-alive connections per upstream (a Reader each), shared by the server's threads.
+        self._idle: dict[Upstream, list[Reader]] = {}
 
     # -- the services' side --------------------------------------------------------------------
     def add(self, route: Route) -> None:
@@ -73,9 +74,9 @@ class Ingress:
         with self._lock:
             self._routes.clear()
             idle, self._idle = self._idle, {}
-        for conns in idle.values():
-            for conn in conns:
-                conn.close()
+        for readers in idle.values():
+            for reader in readers:
+                reader.sock.close()
 
     def routes(self) -> list[Route]:
         with self._lock:
@@ -95,92 +96,117 @@ class Ingress:
 
         return is_cloud_name(split_host(environ.get("HTTP_HOST", ""))[0])
 
+    def owns(self, host_header: str) -> bool:
+        """Does a request with this Host belong to the ingress (a route, or a service name without one)?"""
+        from labkit.net import is_cloud_name
+
+        host, port = split_host(host_header)
+        if is_cloud_name(host):
+            return True
+        with self._lock:
+            return (host, port) in self._routes
+
+    def route_for_host(self, host_header: str) -> Route | None:
+        with self._lock:
+            return self._routes.get(split_host(host_header))
+
+    def nothing_here_answer(self, host_header: str) -> "Answer":
+        host, port = split_host(host_header)
+        return text_answer(404, f"labkit local cloud: nothing answers at http://{host}:{port}/ "
+                                f"(no service, load balancer listener or endpoint has this address: "
+                                f"deleted, not created yet, or a typo)\n")
+
     def nothing_here(self, environ, start_response):
         """What a client of a URL no service has (any more) gets: real DNS would not resolve the name
         or the address would refuse; here a 404 that says so, never another service's answer."""
-        host, port = split_host(environ.get("HTTP_HOST", ""))
-        return _text(start_response, 404, f"labkit local cloud: nothing answers at http://{host}:{port}/ "
-                                          f"(no service, load balancer listener or endpoint has this address: "
-                                          f"deleted, not created yet, or a typo)\n")
+        return _wsgi(self.nothing_here_answer(environ.get("HTTP_HOST", "")), start_response)
 
     def serve(self, route: Route, environ, start_response):
+        """The WSGI way in (the gateway's, for a connection werkzeug serves): answer() then observe."""
+        answer = self.answer(route, environ)
+        body = _wsgi(answer, start_response)
         if route.observe is None:
-            return self._serve(route, environ, start_response)
-        seen = {}
+            return body
+        return _observed(body, route.observe, environ, answer.status)
 
-        def noting(status, headers, exc_info=None):
-            seen["status"] = int(status.split(" ", 1)[0])
-            return start_response(status, headers, exc_info)
-
-        return _observed(self._serve(route, environ, noting), route.observe, environ, seen)
-
-    def _serve(self, route: Route, environ, start_response):
+    def answer(self, route: Route, environ) -> "Answer":
+        """The answer to one request (environ: WSGI's keys; its body in wsgi.input): the route's own
+        reply, its `unavailable` or `bad_gateway` page, or the upstream's response (its body a
+        generator: read it to its end, or close it). The caller sends it, then calls route.observe."""
         upstream = route.pick(environ)
         if upstream is None:
-            return _text(start_response, *route.unavailable())
+            return text_answer(*route.unavailable())
         if isinstance(upstream, Reply):
-            return _text(start_response, upstream.status, upstream.body, upstream.content_type, upstream.headers)
+            return text_answer(upstream.status, upstream.body, upstream.content_type, upstream.headers)
         method = environ.get("REQUEST_METHOD", "GET")
         target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or _path_of(environ)
         body = _body_of(environ)
         headers = _request_headers(environ)
         try:
-            response, kept = self._send(upstream, method, target, body, headers)
-        except (OSError, http.client.HTTPException):
-            return _text(start_response, *route.bad_gateway)
-        out = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP]
-        start_response(f"{response.status} {response.reason}", out)
-        return self._stream(response, kept)
+            return self._exchange(upstream, method, target, body, headers)
+        except (OSError, BadMessage, ValueError):
+            return text_answer(*route.bad_gateway)
 
-    def _stream(self, response, kept):
-        complete = False
-        try:
-            while True:
-                chunk = response.read(CHUNK)
-                if not chunk:
-                    complete = True
-                    break
-                yield chunk
-        finally:
-            response.close()
-            if complete:  # only a connection whose response was read to its end can carry another
-                self._give_back(kept)
-            elif kept is not None:
-                kept[1].close()
-
-    def _send(self, upstream: Upstream, method, target, body, headers):
+    def _exchange(self, upstream: Upstream, method, target, body, headers) -> "Answer":
+        if body and "Content-Length" not in headers:
+            headers["Content-Length"] = str(len(body))
+        elif body is None and method in ("POST", "PUT", "PATCH"):
+            headers["Content-Length"] = "0"
+        request = "".join([f"{method} {target} HTTP/1.1\r\n", *(f"{k}: {v}\r\n" for k, v in headers.items()),
+                           "\r\n"]).encode("latin-1") + (body or b"")
         for attempt in (1, 2):  # a kept-alive connection the app closed meanwhile: one fresh try
             with self._lock:
                 idle = self._idle.get(upstream)
-                conn = idle.pop() if idle else None
-            fresh = conn is None
+                reader = idle.pop() if idle else None
+            fresh = reader is None
             if fresh:
-                conn = http.client.HTTPConnection(upstream.address, upstream.port, timeout=UPSTREAM_TIMEOUT_S)
+                reader = Reader(connect(upstream.address, upstream.port, UPSTREAM_TIMEOUT_S))
             try:
-                conn.request(method, target, body=body, headers=headers)
-                response = conn.getresponse()
-            except (OSError, http.client.HTTPException):
-                conn.close()
+                reader.sock.sendall(request)
+                status, reason, out, framing, length, keep = _read_response(reader, method)
+            except (OSError, BadMessage, ValueError):
+                reader.sock.close()
                 if fresh or attempt == 2:
                     raise
                 continue
-            return response, (None if response.will_close else (upstream, conn))
-        raise http.client.HTTPException("unreachable")
+            kept = (upstream, reader) if keep else None
+            return Answer(status, reason, [(k, v) for k, v in out if k.lower() not in HOP_BY_HOP],
+                          self._stream(reader, framing, length, kept), length if framing == "length" else None)
+        raise OSError("unreachable")
 
-    def _give_back(self, kept) -> None:
-        if kept is not None:
-            upstream, conn = kept
-            with self._lock:
-                self._idle.setdefault(upstream, []).append(conn)
+    def _stream(self, reader: "Reader", framing: str, length: int, kept):
+        complete = False
+        try:
+            if framing == "length":
+                left = length
+                while left > 0:
+                    chunk = reader.exact(min(left, CHUNK))
+                    left -= len(chunk)
+                    yield chunk
+            elif framing == "chunked":
+                yield from reader.chunked()
+            elif framing == "close":
+                while True:
+                    chunk = reader.some(CHUNK)
+                    if not chunk:
+                        break
+                    yield chunk
+            complete = True
+        finally:
+            if complete and kept is not None:  # only a connection whose response was read to its end can carry another
+                with self._lock:
+                    self._idle.setdefault(kept[0], []).append(reader)
+            else:
+                reader.sock.close()
 
     def forget(self, upstream: Upstream) -> None:
         """Close the idle connections to an upstream that went away (a stopped container)."""
         with self._lock:
-            for conn in self._idle.pop(upstream, []):
-                conn.close()
+            for reader in self._idle.pop(upstream, []):
+                reader.sock.close()
 
 
-def _observed(body, observe, environ, seen):
+def _observed(body, observe, environ, status: int):
     """The answer's bytes, passed on; then observe(environ, status, size), even if the client left."""
     size = 0
     try:
@@ -191,13 +217,48 @@ def _observed(body, observe, environ, seen):
         close = getattr(body, "close", None)
         if close is not None:
             close()
-        try:
-            observe(environ, seen.get("status", 502), size)
-        except Exception:  # a log line must never break an answer
-            import sys
-            import traceback
+        observe_safely(observe, environ, status, size)
 
-            traceback.print_exc(file=sys.stderr)
+
+def observe_safely(observe, environ, status: int, size: int) -> None:
+    try:
+        observe(environ, status, size)
+    except Exception:  # a log line must never break an answer
+        import sys
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+
+
+def _read_response(reader: "Reader", method: str):
+    """(status, reason, headers, framing, length, reusable) of an upstream's response head; 1xx skipped."""
+    while True:
+        head = reader.head()
+        if head is None:
+            raise ConnectionResetError("the upstream closed the connection without answering")
+        start, headers = parse_head(head)
+        version, _, rest = start.partition(" ")
+        code, _, reason = rest.partition(" ")
+        if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
+            raise BadMessage("bad status line")
+        status = int(code)
+        if not 100 <= status < 200 or status == 101:
+            break
+    tokens = connection_tokens(headers)
+    keep = "close" not in tokens and (version == "HTTP/1.1" or "keep-alive" in tokens)
+    if method == "HEAD" or 100 <= status < 200 or status in (204, 304):
+        return status, reason, headers, "length", 0, keep
+    codings = ",".join(v for n, v in headers if n.lower() == "transfer-encoding").lower()
+    if codings:
+        if codings.replace(" ", "").split(",")[-1] == "chunked":
+            return status, reason, headers, "chunked", 0, keep
+        return status, reason, headers, "close", 0, False
+    lengths = {v.strip() for n, v in headers if n.lower() == "content-length"}
+    if lengths:
+        if len(lengths) != 1 or not next(iter(lengths)).isdigit():
+            raise BadMessage("bad Content-Length from the upstream")
+        return status, reason, headers, "length", int(next(iter(lengths))), keep
+    return status, reason, headers, "close", 0, False
 
 
 def split_host(header: str) -> tuple[str, int]:
@@ -242,10 +303,24 @@ def _request_headers(environ) -> dict[str, str]:
     return headers
 
 
-def _text(start_response, status: int, body: str, content_type: str = "text/plain; charset=utf-8",
-          headers: tuple = ()):
+@dataclass
+class Answer:
+    """One response, to be sent: by werkzeug (serve) or by the ingress's own server (ingress_server.py)."""
+    status: int
+    reason: str
+    headers: list                   # end-to-end fields (hop-by-hop ones removed)
+    body: Iterator[bytes]           # read to its end, or close() it
+    length: int | None = None       # the body's length when known (Content-Length), else None
+
+
+def text_answer(status: int, body: str, content_type: str = "text/plain; charset=utf-8",
+                headers: tuple = ()) -> Answer:
     data = body.encode("utf-8")
-    reason = http.client.responses.get(status, "")
-    start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(data))),
-                                         *headers])
-    return [data]
+    return Answer(status, http.client.responses.get(status, ""),
+                  [("Content-Type", content_type), ("Content-Length", str(len(data))), *headers], iter([data]),
+                  len(data))
+
+
+def _wsgi(answer: Answer, start_response):
+    start_response(f"{answer.status} {answer.reason}", list(answer.headers))
+    return answer.body

@@ -9,8 +9,9 @@ rename or link to decides where the cloud connects. The agent starts the contain
   control socket) and any signal it gets itself; `{"op": "ping"}` says it is up;
 - runs `{"op": "exec", "argv": [...], "timeout": 30}` requests in the container (ECS Exec), with
   the container's files, environment and working folder, answering the exit code and output;
-- with --port N=FD (bubblewrap: the container has its own network), relays each connection to
-  that socket to 127.0.0.1:N in the container's network;
+- with --port N=FD (bubblewrap: the container has its own network), answers each connection to
+  that socket with a connection to 127.0.0.1:N in the container's network, handed over as a file
+  descriptor (SCM_RIGHTS): the cloud then talks to the app itself, no byte passes through here;
 - with --parent-fd (a plain process), kills the command's process group when that pipe closes:
   the cloud process died, even by SIGKILL.
 It exits with the command's exit status (128 + N when a signal N ended it), as docker reports it.
@@ -59,19 +60,29 @@ def pump(src: socket.socket, dst: socket.socket) -> None:
                 pass
 
 
-def _relay(conn: socket.socket, port: int) -> None:
+def _hand_over(conn: socket.socket, port: int, timeout: float = 0.25) -> None:
+    """Connect to the app's port and hand the connection to the cloud on `conn`; nothing handed
+    (the cloud sees none) when nothing listens. Run in the accept loop: a connect on loopback to a
+    listening port completes at once (the kernel's backlog), so no thread per connection; only a
+    connect that waits (a full backlog) moves to a thread of its own."""
     try:
-        app = socket.create_connection(("127.0.0.1", port), timeout=5)
-        app.settimeout(None)
-    except OSError:  # nothing listens (yet): the client sees the connection closed
+        app = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    except TimeoutError:
+        if timeout < 5:
+            threading.Thread(target=_hand_over, args=(conn, port, 5.0), daemon=True).start()
+            return
         conn.close()
         return
-    back = threading.Thread(target=pump, args=(app, conn), daemon=True)
-    back.start()
-    pump(conn, app)
-    back.join()
-    conn.close()
-    app.close()
+    except OSError:  # nothing listens (yet): the cloud gets no connection
+        conn.close()
+        return
+    try:
+        socket.send_fds(conn, [b"\x01"], [app.fileno()])
+    except OSError:
+        pass
+    finally:
+        app.close()
+        conn.close()
 
 
 def _listener(fd: int) -> socket.socket:
@@ -79,13 +90,16 @@ def _listener(fd: int) -> socket.socket:
     return socket.socket(fileno=fd)
 
 
-def _serve(listener: socket.socket, handle, *args) -> None:
+def _serve(listener: socket.socket, handle, *args, threaded: bool = True) -> None:
     while True:
         try:
             conn, _ = listener.accept()
         except OSError:
             return
-        threading.Thread(target=handle, args=(conn, *args), daemon=True).start()
+        if threaded:
+            threading.Thread(target=handle, args=(conn, *args), daemon=True).start()
+        else:
+            handle(conn, *args)
 
 
 def _pdeathsig() -> None:
@@ -228,7 +242,8 @@ def main(argv: list[str]) -> int:
         threading.Thread(target=_watch_parent, args=(parent_fd,), daemon=True).start()
     threading.Thread(target=_serve, args=(control, _control), daemon=True).start()
     for port, listener in relays:
-        threading.Thread(target=_serve, args=(listener, _relay, port), daemon=True).start()
+        threading.Thread(target=_serve, args=(listener, _hand_over, port), kwargs={"threaded": False},
+                         daemon=True).start()
     listeners = [control] + [listener for _, listener in relays]
     while True:
         try:

@@ -5,13 +5,17 @@ loopback), so two containers both publishing 8080 are both reachable on 8080. Wh
 cannot be bound (macOS has only 127.0.0.1), a container gets 127.0.0.1 and free host ports.
 
 With a network namespace of its own (bubblewrap), a published port is a listener outside on
-ADDRESS:PORT that forwards each connection over the unix socket RUN/pPORT.sock (in a folder of
-the cloud's; the agent got it already listening) to the agent inside, which connects to
-127.0.0.1:PORT in the container's network (agent.py).
+ADDRESS:PORT. For each connection to it the relay asks the agent inside, over the unix socket
+RUN/pPORT.sock (in a folder of the cloud's; the agent got it already listening), for a connection
+to 127.0.0.1:PORT in the container's network: the agent connects and hands the socket over
+(SCM_RIGHTS, agent.py), and the relay copies bytes between the two. The ingress skips even the
+relay: `connect(address, port)` asks the agent directly, so a service URL's request costs the
+container no copy and no thread of the agent's.
 """
 from __future__ import annotations
 
 import functools
+import os
 import random
 import socket
 import threading
@@ -21,6 +25,31 @@ from labkit.cloud.runtime.agent import pump  # the agent runs by path in a conta
 
 PREFIX = "127.0.1."
 FALLBACK = "127.0.0.1"
+_relays: dict[tuple[str, int], "Relay"] = {}  # (address, host port) -> its relay, for connect()
+_relays_lock = threading.Lock()
+
+
+def connect(address: str, port: int, timeout: float) -> socket.socket:
+    """A connection to ADDRESS:PORT: a container's published port straight from its agent (no relay
+    in between), anything else by TCP."""
+    with _relays_lock:
+        relay = _relays.get((address, port))
+    if relay is not None:
+        return relay.open(timeout)
+    return socket.create_connection((address, port), timeout=timeout)
+
+
+def _received_socket(fds: list[int]) -> socket.socket:
+    """The one TCP socket the agent handed over; anything else is closed and refused."""
+    for extra in fds[1:]:
+        os.close(extra)
+    if not fds:
+        raise ConnectionRefusedError("nothing listens on the container's port")
+    sock = socket.socket(fileno=fds[0])
+    if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.type != socket.SOCK_STREAM:
+        sock.close()
+        raise ConnectionRefusedError("the container's agent handed over something other than a TCP connection")
+    return sock
 
 
 @functools.lru_cache(maxsize=1)
@@ -97,34 +126,46 @@ class Addresses:
             self._used.discard(address)
 
 
-def _join(conn: socket.socket, socket_path: str) -> None:
-    inner = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def _join(conn: socket.socket, relay: "Relay") -> None:
     try:
-        inner.connect(socket_path)
-    except OSError:  # the agent is not listening yet, or the container is gone
-        inner.close()
+        app = relay.open(timeout=5.0)
+    except OSError:  # the agent is not listening yet, nothing listens on the port, or the container is gone
         conn.close()
         return
-    back = threading.Thread(target=pump, args=(inner, conn), daemon=True)
+    app.settimeout(None)
+    back = threading.Thread(target=pump, args=(app, conn), daemon=True)
     back.start()
-    pump(conn, inner)
+    pump(conn, app)
     back.join()
     conn.close()
-    inner.close()
+    app.close()
 
 
 class Relay:
-    """ADDRESS:HOST_PORT on the host -> the unix socket of one published port of one container."""
+    """ADDRESS:HOST_PORT on the host -> one published port of one container (through its agent)."""
 
     def __init__(self, address: str, host_port: int, socket_path: Path, bound: socket.socket | None = None):
         self.socket_path = str(socket_path)
+        self.key = (address, host_port)
         if bound is None:
             bound = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             bound.bind((address, host_port))
         self.listener = bound
         self.listener.listen(64)
+        with _relays_lock:
+            _relays[self.key] = self
         threading.Thread(target=self._serve, daemon=True, name=f"relay-{address}:{host_port}").start()
+
+    def open(self, timeout: float) -> socket.socket:
+        """A new connection to the app's port inside the container, made by the agent and handed over."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as inner:
+            inner.settimeout(timeout)
+            inner.connect(self.socket_path)
+            _, fds, _, _ = socket.recv_fds(inner, 1, 4)
+        sock = _received_socket(fds)
+        sock.settimeout(timeout)
+        return sock
 
     def _serve(self) -> None:
         while True:
@@ -132,9 +173,12 @@ class Relay:
                 conn, _ = self.listener.accept()
             except OSError:
                 return
-            threading.Thread(target=_join, args=(conn, self.socket_path), daemon=True).start()
+            threading.Thread(target=_join, args=(conn, self), daemon=True).start()
 
     def close(self) -> None:
+        with _relays_lock:
+            if _relays.get(self.key) is self:
+                del _relays[self.key]
         try:
             self.listener.shutdown(socket.SHUT_RDWR)
         except OSError:
