@@ -18,6 +18,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from labkit.cloud.owner import ENV as OWNER_ENV
 from labkit.config import HOST
 
 READY_TIMEOUT_S = 30.0
@@ -125,9 +126,10 @@ def clouds_under(home: Path) -> list[CloudProcess]:
 
 
 def start_cloud(home: Path, port: int | None = None, token: str | None = None,
-                wait: bool = True, extra_env: dict | None = None) -> CloudProcess:
+                wait: bool = True, extra_env: dict | None = None, owner: int | None = None) -> CloudProcess:
     """Start a new cloud process serving `port` (a free one if None), detached from the caller's
-    session so it outlives a restarted kernel. Its state and log live in `home`."""
+    session so it outlives a restarted kernel. Its state and log live in `home`. With `owner` (a pid:
+    a test run, a grader), the cloud stops itself when that process is gone (labkit/cloud/owner.py)."""
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -135,6 +137,8 @@ def start_cloud(home: Path, port: int | None = None, token: str | None = None,
     env = dict(os.environ)
     env.update(extra_env or {})
     env["LABKIT_CONTROL_TOKEN"] = token
+    if owner is not None:
+        env[OWNER_ENV] = str(owner)
     log = open(home / "cloud.log", "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "labkit.cloud.server", "--port", str(port), "--home", str(home)],

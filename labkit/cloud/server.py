@@ -15,6 +15,7 @@ import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from labkit.cloud import owner
 from labkit.cloud.gateway import Gateway
 from labkit.cloud.ingress_server import first_request_is_ours, serve_connection
 from labkit.config import HOST
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    owner.watch_from_environment(_leave)  # a test run's or a grader's cloud ends with it, even when killed
     print(f"labkit local cloud listening on http://{HOST}:{args.port} (pid {os.getpid()})", flush=True)
     server.serve_forever()
     return 0
