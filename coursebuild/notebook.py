@@ -1,12 +1,16 @@
 """Turn a parsed source into one notebook per language, and notebooks into bytes.
 
 Everything here is deterministic: same source, same bytes (cell ids come from the source, no
-outputs, no execution counts, no timestamps, no versions of the machine that built it).
+outputs, no execution counts, no timestamps, no versions of the machine that built it). The one
+output a built notebook may have is a widget cell's static figure (`static=`), drawn by a function
+that gives the same bytes for the same language.
 """
 from __future__ import annotations
 
+import importlib
+
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from coursebuild.source import EN, Code, Source
 
@@ -44,6 +48,21 @@ def cell_id(source: Source, index: int) -> str:
     return cell.attrs.get("id") or f"cell-{index + 1:03d}"
 
 
+STATIC_TYPES = ("image/svg+xml", "image/png", "text/plain")
+
+
+def static_output(ref: str, lang: str) -> nbformat.NotebookNode:
+    """A widget cell's stand-in where no kernel runs (GitHub, a static render): FUNCTION(lang) of
+    `static=MODULE:FUNCTION` returns a MIME bundle (a picture and its text), stored as the cell's
+    display_data output. Running the cell replaces it with the live widget."""
+    module, function = ref.split(":")
+    bundle = getattr(importlib.import_module(module), function)(lang)
+    unknown = sorted(set(bundle) - set(STATIC_TYPES))
+    if unknown or "text/plain" not in bundle:
+        raise ValueError(f"{ref} returned {sorted(bundle)}: a picture ({', '.join(STATIC_TYPES[:2])}) and text/plain")
+    return new_output("display_data", data=dict(sorted(bundle.items())), metadata={})
+
+
 def build_notebook(source: Source, lang: str) -> nbformat.NotebookNode:
     cells = []
     for index, cell in enumerate(source.cells):
@@ -56,7 +75,11 @@ def build_notebook(source: Source, lang: str) -> nbformat.NotebookNode:
             metadata["tags"] = list(cell.attrs["tags"])
         text = cell.text(lang)
         if isinstance(cell, Code):
-            cells.append(new_code_cell(text, id=cid, metadata=metadata))
+            outputs = []
+            if cell.attrs.get("static"):
+                metadata["labkit"] = {"static": cell.attrs["static"]}
+                outputs = [static_output(cell.attrs["static"], lang)]
+            cells.append(new_code_cell(text, id=cid, metadata=metadata, outputs=outputs))
         else:
             cells.append(new_markdown_cell(text, id=cid, metadata=metadata))
     labkit = {"id": source.id, "lang": lang, "source": source.path}

@@ -67,6 +67,9 @@ REPRESENTATIVE = {
     # lab 06 and lab 09 (Cloud Run): who may call a service, traffic shares, the source deploy repository
     "member": "allUsers", "percent": 100, "v1_percent": 50, "v2_percent": 50,
     "traffic": "my-service-00001-abc 90%, my-service-00002-xyz 10%", "repository": "cloud-run-source-deploy",
+    # the lessons' widgets (labkit/widgets): prices' date, a node type, sizes, hours, links to pricing pages
+    "date": "2026-12-02", "days": 30, "node": "t3.medium", "vcpu": "0.5", "memory": "1", "hours": "14.7",
+    "links": "AWS Fargate, Amazon EKS, GKE, Cloud Run",
 }
 
 

@@ -48,5 +48,8 @@ def test_lesson01_shows_what_its_text_describes(notebook, tmp_path, monkeypatch)
 
         # The density what-if: 64 GiB host, 0.5 GiB apps, 1 GiB guest OS -> 42 VMs, 128 containers
         assert out["density"].split() == ["VMs:", "42", "containers:", "128"], out["density"]
+        # ... and as a widget: running the cell replaces the static figure with the live one
+        cell = next(c for c in nb.cells if c.id == "density_widget")
+        assert [sorted(o["data"]) for o in cell.outputs] == [["application/vnd.jupyter.widget-view+json", "text/plain"]]
     finally:
         cloud.stop()
