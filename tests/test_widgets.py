@@ -111,7 +111,9 @@ def test_a_small_workload_never_crosses():
 
 
 # -- static figures -------------------------------------------------------------------------------
-STATIC_CELLS = {("01_containers", "density_widget"): density.static_figure}
+STATIC_CELLS = {("01_containers", "density_widget"): density.static_figure,
+                ("08_pricing", "cost_plot"): costplot.static_figure,
+                ("08_pricing", "calculator"): calculator.static_figure}
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])

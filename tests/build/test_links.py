@@ -29,6 +29,7 @@ DOCUMENTATION_HOSTS = {
     "docs.docker.com",             # Docker and Dockerfile reference
     "kubernetes.io",               # Kubernetes documentation
     "boto3.amazonaws.com",         # boto3's API reference
+    "aws.amazon.com",              # AWS's pricing pages (lesson 08: where the current prices are)
 }
 
 

@@ -17,6 +17,7 @@ def _is_lab(path) -> bool:  # course/<lang>/ holds the labs' student versions be
 LESSONS = sorted(p.relative_to(ROOT) for p in (ROOT / "course").glob("*/*.ipynb") if not _is_lab(p))
 # Lessons a module of their own runs whole (and checks what their text says): not run twice.
 RUN_ELSEWHERE = {"course/en/01_containers.ipynb": "test_lesson01.py", "course/ko/01_containers.ipynb": "test_lesson01.py",
+                 "course/en/08_pricing.ipynb": "test_lesson08.py", "course/ko/08_pricing.ipynb": "test_lesson08.py",
                  "course/ko/03_ecs.ipynb": "test_lesson03.py", "course/ko/06_serverless.ipynb": "test_lesson06.py",
                  # Run All in a real JupyterLab (no cell may end in an error); tests/safety guards lesson 03's commands
                  "course/en/03_ecs.ipynb": "../browser/test_lab03.py", "course/en/06_serverless.ipynb": "../browser/test_lesson06.py"}
