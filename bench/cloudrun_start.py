@@ -11,8 +11,12 @@ before the clock starts) then creates a service: the clock runs from the CreateS
 IAM policy giving allUsers roles/run.invoker, gcloud's --allow-unauthenticated) to the first GET on
 the URL (sent to the cloud's port with the URL's name in `Host`, as a student's kernel sends it) that
 answers 200 `Hello from GCP!`: the first service (image layers extracted), then a second (cached).
-Then v2 is deployed, the traffic split 10/90, and 1,000 requests are sent 8 at a time (as
-labkit.aws.hit sends them); the share v2 got is printed (a seeded router: LABKIT_CLOUDRUN_SEED).
+Then v2 is deployed, the traffic split 10/90, and 1,000 requests are sent by labkit.aws.hit (8 in
+flight, one kept-alive connection each, as a notebook sends them; also with urllib, a new connection
+per request, for comparison); the share v2 got is printed (a seeded router: LABKIT_CLOUDRUN_SEED).
+Each figure of 1,000 requests also says the CPU seconds it cost the client (this process), the
+cloud process and the containers (every process under it), from /proc/PID/stat: on a machine
+shared with other work the CPU is the steadier figure.
 """
 from __future__ import annotations
 
@@ -138,21 +142,68 @@ def split(services, service) -> object:
     return services.update_service(service=service).result(timeout=60)
 
 
-def timed_requests(port: int, host: str, path: str = "/") -> tuple[float, collections.Counter]:
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (its threads, ended ones too), in seconds; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class CpuMeter:
+    """CPU seconds spent between start() and stop() by this process, the cloud, and the processes
+    under the cloud (the containers: agents and apps)."""
+
+    def __init__(self, cloud_pid: int):
+        self.cloud_pid = cloud_pid
+
+    def _sample(self) -> dict:
+        from runtime_start import tree
+
+        return {pid: cpu_seconds(pid) for pid in tree(self.cloud_pid)}
+
+    def start(self) -> None:
+        self._client, self._before = cpu_seconds(os.getpid()), self._sample()
+
+    def stop(self) -> dict:
+        client, after = cpu_seconds(os.getpid()) - self._client, self._sample()
+        cloud = after.get(self.cloud_pid, 0.0) - self._before.get(self.cloud_pid, 0.0)
+        containers = sum(v - self._before.get(pid, 0.0) for pid, v in after.items() if pid != self.cloud_pid)
+        return {"client": round(client, 2), "cloud": round(cloud, 2), "containers": round(containers, 2),
+                "total": round(client + cloud + containers, 2)}
+
+
+def timed_requests(port: int, host: str, path: str = "/", meter: CpuMeter | None = None,
+                   client: str = "hit") -> tuple[float, collections.Counter]:
+    from labkit import aws
+
+    if meter is not None:
+        meter.start()
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        answers = collections.Counter(text for _, text in pool.map(lambda _: get(port, host, path), range(REQUESTS)))
-    return time.perf_counter() - started, answers
+    if client == "hit":
+        answers = collections.Counter(aws.hit(f"http://{host}{path}", REQUESTS, endpoint=f"http://127.0.0.1:{port}"))
+    else:
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            answers = collections.Counter(text for _, text in pool.map(lambda _: get(port, host, path),
+                                                                      range(REQUESTS)))
+    seconds = time.perf_counter() - started
+    if meter is not None:
+        meter.cpu = meter.stop()
+    return seconds, answers
 
 
-def plain_requests(services, port: int) -> float:
+def plain_requests(services, port: int, meter: CpuMeter) -> float:
     """1,000 requests to a service of Python's http.server (keep-alive), the tests' app."""
     from tests.cloud.gcp.run.conftest import make_public, push_app, service_of as plain_service
 
     image = push_app(f"http://127.0.0.1:{port}", "plain-app")
     service = services.create_service(parent=PARENT, service_id="plain", service=plain_service(image)).result(60)
     make_public(services, service.name)
-    seconds, answers = timed_requests(port, host_of(service.uri))
+    seconds, answers = timed_requests(port, host_of(service.uri), meter=meter)
     if answers != {"Hello from GCP!": REQUESTS}:
         raise SystemExit(f"the plain app answered {dict(answers)}")
     return seconds
@@ -180,17 +231,23 @@ def measure(work: Path) -> dict:
         seconds, service = timed_start(services, port, "my-service")
         figures["warm"] = {"label": "second service (layers cached)", "seconds": round(seconds, 3), "goal": "start_s"}
         canary = split(services, service)
-        seconds, answers = timed_requests(port, host_of(canary.uri))
+        meter = CpuMeter(proc.pid)
+        seconds, answers = timed_requests(port, host_of(canary.uri), meter=meter)
         share = answers.get("Hello from GCP-v2!", 0) / REQUESTS
         figures["requests"] = {"label": f"{REQUESTS:,} requests through the router (10/90)", "seconds": round(seconds, 3),
-                               "goal": "requests_s", "v2_share": round(share, 3),
+                               "goal": "requests_s", "v2_share": round(share, 3), "cpu": meter.cpu,
                                "answers": dict(answers), "with_services": memory_of(proc.pid)}
-        figures["plain"] = {"label": "the same, to a plain http.server app", "goal": "requests_s",
-                            "seconds": round(plain_requests(services, port), 3),
+        seconds, _ = timed_requests(port, host_of(canary.uri), meter=meter, client="urllib")
+        figures["urllib"] = {"label": "the same, a new connection per request (urllib)", "seconds": round(seconds, 3),
+                             "goal": "requests_s", "cpu": meter.cpu}
+        seconds = plain_requests(services, port, meter)
+        figures["plain"] = {"label": "the same (hit), to a plain http.server app", "goal": "requests_s",
+                            "seconds": round(seconds, 3), "cpu": meter.cpu,
                             "note": "keep-alive, no Flask: the router's own share"}
+        seconds, _ = timed_requests(port, "127.0.0.1", "/_labkit/health", meter=meter)
         figures["gateway"] = {"label": f"{REQUESTS:,} GETs of /_labkit/health (no router)", "goal": "requests_s",
-                              "seconds": round(timed_requests(port, "127.0.0.1", "/_labkit/health")[0], 3),
-                              "note": "the cloud's HTTP server alone"}
+                              "seconds": round(seconds, 3), "cpu": meter.cpu,
+                              "note": "werkzeug, a connection each"}
         return figures
     finally:
         stop(proc)
@@ -206,6 +263,10 @@ def report(figures: dict) -> str:
             line += f"   v2 got {figure['v2_share'] * 100:.1f} % (goal 10 %)"
         if "note" in figure:
             line += f" ({figure['note']})"
+        if "cpu" in figure:
+            c = figure["cpu"]
+            line += (f"\n    CPU {c['total']:.2f} s: client {c['client']:.2f}, cloud {c['cloud']:.2f}, "
+                     f"containers {c['containers']:.2f}")
         if "with_services" in figure:
             m = figure["with_services"]
             line += f"\n  cloud + 3 revisions running: {m['pss_mb']:.1f} / {m['rss_mb']:.1f} MB (PSS / RSS)"

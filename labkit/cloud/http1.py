@@ -164,3 +164,48 @@ def body_framing(headers: list[tuple[str, str]]) -> tuple[str, int]:
 
 def connection_tokens(headers: list[tuple[str, str]]) -> set[str]:
     return {t.strip().lower() for n, v in headers if n.lower() == "connection" for t in v.split(",")}
+
+
+def read_response_head(reader: Reader, method: str):
+    """(status, reason, headers, framing, length, reusable) of a response's head (1xx skipped):
+    framing "length" (length bytes follow; 0 for HEAD, 204, 304), "chunked", or "close" (the body
+    ends with the connection); reusable: the connection may carry another request after it."""
+    while True:
+        head = reader.head()
+        if head is None:
+            raise ConnectionResetError("the server closed the connection without answering")
+        start, headers = parse_head(head)
+        version, _, rest = start.partition(" ")
+        code, _, reason = rest.partition(" ")
+        if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
+            raise BadMessage("bad status line")
+        status = int(code)
+        if not 100 <= status < 200 or status == 101:
+            break
+    tokens = connection_tokens(headers)
+    keep = "close" not in tokens and (version == "HTTP/1.1" or "keep-alive" in tokens)
+    if method == "HEAD" or 100 <= status < 200 or status in (204, 304):
+        return status, reason, headers, "length", 0, keep
+    codings = ",".join(v for n, v in headers if n.lower() == "transfer-encoding").lower()
+    if codings:
+        if codings.replace(" ", "").split(",")[-1] == "chunked":
+            return status, reason, headers, "chunked", 0, keep
+        return status, reason, headers, "close", 0, False
+    lengths = {v.strip() for n, v in headers if n.lower() == "content-length"}
+    if lengths:
+        if len(lengths) != 1 or not next(iter(lengths)).isdigit():
+            raise BadMessage("bad Content-Length in a response")
+        return status, reason, headers, "length", int(next(iter(lengths))), keep
+    return status, reason, headers, "close", 0, False
+
+
+def read_body(reader: Reader, framing: str, length: int) -> bytes:
+    """A whole response body, as read_response_head framed it."""
+    if framing == "length":
+        return reader.exact(length)
+    if framing == "chunked":
+        return b"".join(reader.chunked())
+    parts = []
+    while (part := reader.some(CHUNK)):
+        parts.append(part)
+    return b"".join(parts)

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from labkit.cloud.http1 import CHUNK, BadMessage, Reader, connection_tokens, parse_head
+from labkit.cloud.http1 import CHUNK, BadMessage, Reader, read_response_head
 from labkit.cloud.runtime.network import connect
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -163,7 +163,7 @@ class Ingress:
                 reader = Reader(connect(upstream.address, upstream.port, UPSTREAM_TIMEOUT_S))
             try:
                 reader.sock.sendall(request)
-                status, reason, out, framing, length, keep = _read_response(reader, method)
+                status, reason, out, framing, length, keep = read_response_head(reader, method)
             except (OSError, BadMessage, ValueError):
                 reader.sock.close()
                 if fresh or attempt == 2:
@@ -228,37 +228,6 @@ def observe_safely(observe, environ, status: int, size: int) -> None:
         import traceback
 
         traceback.print_exc(file=sys.stderr)
-
-
-def _read_response(reader: "Reader", method: str):
-    """(status, reason, headers, framing, length, reusable) of an upstream's response head; 1xx skipped."""
-    while True:
-        head = reader.head()
-        if head is None:
-            raise ConnectionResetError("the upstream closed the connection without answering")
-        start, headers = parse_head(head)
-        version, _, rest = start.partition(" ")
-        code, _, reason = rest.partition(" ")
-        if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
-            raise BadMessage("bad status line")
-        status = int(code)
-        if not 100 <= status < 200 or status == 101:
-            break
-    tokens = connection_tokens(headers)
-    keep = "close" not in tokens and (version == "HTTP/1.1" or "keep-alive" in tokens)
-    if method == "HEAD" or 100 <= status < 200 or status in (204, 304):
-        return status, reason, headers, "length", 0, keep
-    codings = ",".join(v for n, v in headers if n.lower() == "transfer-encoding").lower()
-    if codings:
-        if codings.replace(" ", "").split(",")[-1] == "chunked":
-            return status, reason, headers, "chunked", 0, keep
-        return status, reason, headers, "close", 0, False
-    lengths = {v.strip() for n, v in headers if n.lower() == "content-length"}
-    if lengths:
-        if len(lengths) != 1 or not next(iter(lengths)).isdigit():
-            raise BadMessage("bad Content-Length from the upstream")
-        return status, reason, headers, "length", int(next(iter(lengths))), keep
-    return status, reason, headers, "close", 0, False
 
 
 def split_host(header: str) -> tuple[str, int]:

@@ -65,15 +65,19 @@ def _hand_over(conn: socket.socket, port: int, timeout: float = 0.25) -> None:
     (the cloud sees none) when nothing listens. Run in the accept loop: a connect on loopback to a
     listening port completes at once (the kernel's backlog), so no thread per connection; only a
     connect that waits (a full backlog) moves to a thread of its own."""
+    app = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # no create_connection: no name lookup
     try:
-        app = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        app.settimeout(timeout)
+        app.connect(("127.0.0.1", port))
     except TimeoutError:
+        app.close()
         if timeout < 5:
             threading.Thread(target=_hand_over, args=(conn, port, 5.0), daemon=True).start()
             return
         conn.close()
         return
     except OSError:  # nothing listens (yet): the cloud gets no connection
+        app.close()
         conn.close()
         return
     try:

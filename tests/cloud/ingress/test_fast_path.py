@@ -259,9 +259,9 @@ def test_the_kernels_client_keeps_one_connection(cloud):
     client = net.Client()
     try:
         assert client.get(f"http://{HOST}/x")[0] == 200
-        first = client._conn.sock
+        first = client._reader.sock
         assert first is not None and json.loads(client.get(f"http://{HOST}/y")[1])["path"] == "/y"
-        assert client._conn.sock is first
+        assert client._reader.sock is first
     finally:
         client.close()
     assert aws.hit(f"http://{HOST}/", n=50) == {json.dumps({"path": "/", "body": "", "method": "GET",
