@@ -75,6 +75,15 @@ class Timeline:
         return next((t for t, what in self.events if what in ("done", "rolled_back")), None)
 
     @property
+    def promoted_s(self) -> int | None:
+        """When v2 first answered every request, or None (rolled back first)."""
+        return next((t for t, share in zip(self.t, self.share_v2) if share >= 1.0), None)
+
+    @property
+    def alarm_s(self) -> int | None:
+        return next((t for t, what in self.events if what == "alarm"), None)
+
+    @property
     def outcome(self) -> str:
         ends = [what for _, what in self.events if what in ("done", "rolled_back")]
         return ends[0] if ends else "unfinished"

@@ -4,7 +4,8 @@ platform 1.4.0 answering at their own addresses, the Cloud Run service's `*.run.
 `Hello from GCP!` (labkit.gcp.hit's table drawn), the App Runner service RUNNING and its URL answering
 `Hello from AWS!` through `labkit.aws.hit` (the answers' table drawn), the ECS Express Mode endpoint
 answering and what it made (ALB, HTTPS listener, target group), the 6.3 comparison table with its third
-column, and no cell ending in an error. The Korean notebook runs whole in tests/notebooks/test_lesson06.py
+column, the deployment-strategy simulator live (a click on blue/green with a bad v2 redraws it), and no
+cell ending in an error. The Korean notebook runs whole in tests/notebooks/test_lesson06.py
 (same code cells); its text and table are drawn by the same renderer as lesson 03's Korean test checks.
 """
 from __future__ import annotations
@@ -73,6 +74,23 @@ def test_lesson06_runs_all_and_shows_what_its_text_describes(page, lab, shots):
     assert "Hello from AWS!" in output("hit_express")
     assert "HTTPS" in output("express_resources") and "healthy" in output("express_resources")
     assert "DRAINING" in output("clean_up_services"), output("clean_up_services")
+
+    # 7.1: the strategy simulator is live in the page: clicking blue/green with a bad v2 redraws it
+    simulator = cells.nth(ids.index("strategy_simulator"))
+    show(simulator)
+    buttons = simulator.locator(".widget-toggle-button")
+    buttons.first.wait_for(timeout=30_000)
+    assert [b.inner_text().strip() for b in buttons.all()] == ["Rolling update", "Blue/green", "Canary"]
+    assert simulator.locator(".widget-html svg").count() == 1
+    summary = simulator.locator(".widget-html").first
+    assert "Canary: v2 answered every request" in summary.inner_text(), summary.inner_text()
+    simulator.get_by_role("button", name="Blue/green").click()
+    simulator.locator(".widget-checkbox input").check()
+    page.wait_for_function("el => el.innerText.includes('1,750 requests failed')", arg=summary.element_handle(),
+                           timeout=15_000)
+    shots.take(page, "strategy-simulator")
+    assert "Blue/green: the alarm fired after 1.5 min" in summary.inner_text()
+    assert "Canary" in output("strategies_compare") and "175 requests failed" in output("strategies_compare")
 
     # 6.3's comparison has three services side by side: Cloud Run, App Runner, ECS Express Mode
     comparison = next(i for i, c in enumerate(source["cells"]) if c["cell_type"] == "markdown"

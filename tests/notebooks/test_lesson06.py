@@ -76,6 +76,16 @@ def test_lesson06_shows_what_its_text_describes(tmp_path, monkeypatch):
         assert "\tip\t8080\t/\n" in out["express_resources"]
         assert re.search(r"^127\.0\.1\.\d+\t8080\thealthy$", out["express_resources"], re.M), out["express_resources"]
 
+        # 7 deployment strategies: the simulator is a live widget (its static figure replaced), the
+        # six rollouts said in Korean, a bad v2 costing the canary a tenth of what it costs blue/green
+        simulator = next(c for c in nb.cells if c.get("id") == "strategy_simulator")
+        assert [o.output_type for o in simulator.outputs] == ["execute_result"], simulator.outputs
+        assert "application/vnd.jupyter.widget-view+json" in simulator.outputs[0].data
+        lines = out["strategies_compare"].split("\n")
+        assert sum(1 for line in lines if line.startswith(("롤링 업데이트:", "블루/그린:", "카나리:"))) == 6, lines
+        assert "카나리: 1.5분 뒤에 경보가 울렸고" in out["strategies_compare"] and "실패한 요청은 175건" in out["strategies_compare"]
+        assert "블루/그린: 1.5분 뒤에 경보가 울렸고" in out["strategies_compare"] and "실패한 요청은 1,750건" in out["strategies_compare"]
+
         # clean-up: everything deleted, no container left running
         assert "my-app\tOPERATION_IN_PROGRESS" in out["clean_up_services"]
         assert "my-express-service\tDRAINING" in out["clean_up_services"]
