@@ -70,6 +70,9 @@ REPRESENTATIVE = {
     # the lessons' widgets (labkit/widgets): prices' date, a node type, sizes, hours, links to pricing pages
     "date": "2026-12-02", "days": 30, "node": "t3.medium", "vcpu": "0.5", "memory": "1", "hours": "14.7",
     "links": "AWS Fargate, Amazon EKS, GKE, Cloud Run",
+    # lesson 06's deployment-strategy simulator: a strategy's name, minutes, tasks, failed requests
+    "strategy": "Canary", "promoted": "5.5", "done": "10.5", "alarm": "1.5", "back": "3", "tasks": 8,
+    "failed": "1,750",
 }
 
 
