@@ -15,7 +15,7 @@ from coursebuild.notebook import build_notebook
 from coursebuild.source import parse
 from labkit import pricing
 from labkit.messages import text
-from labkit.widgets import costplot, density, density_widget, pricing_calculator
+from labkit.widgets import costplot, density, density_widget, pricing_calculator, strategy_simulator
 from labkit.widgets import pricing as calculator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,10 +110,18 @@ def test_a_small_workload_never_crosses():
     assert "crossing" not in gids and fig.labkit_note == text("widgets.plot.no_crossing", "en")
 
 
+# -- lesson 06: the strategy simulator, re-exported like the others -------------------------------
+def test_the_strategy_simulator_is_one_import_away_like_the_other_widgets():
+    box = strategy_simulator("ko")
+    assert [label for label, _ in box.children[0].options] == ["롤링 업데이트", "블루/그린", "카나리"]
+    assert box.children[-1].value.startswith("<svg")
+
+
 # -- static figures -------------------------------------------------------------------------------
 STATIC_CELLS = {("01_containers", "density_widget"): density.static_figure,
                 ("08_pricing", "cost_plot"): costplot.static_figure,
                 ("08_pricing", "calculator"): calculator.static_figure}
+
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])

@@ -7,6 +7,8 @@ running the cell replaces it with the live widget.
 - `density_widget()`: lesson 01, how many apps fit on one host as VMs or as containers (`density.py`)
 - `pricing_calculator()`: lesson 08, cost per day and month per service, and monthly cost
   against load (`pricing.py`, the plot in `costplot.py`, the prices in labkit.pricing)
+- `strategy_simulator()`: lesson 06, a rolling, blue/green or canary rollout with a good or bad v2
+  (`strategies.py`, the model in labkit.strategies)
 
 Labels are in the notebook's language (labkit.messages). Figures are SVG with their text as
 text (the browser's fonts draw Hangul), byte-identical for the same values (`svg.py`).
@@ -24,3 +26,9 @@ def pricing_calculator(lang: str | None = None):
     from labkit.widgets.pricing import PricingCalculator
 
     return PricingCalculator(lang).box
+
+
+def strategy_simulator(lang: str | None = None):
+    from labkit.widgets.strategies import StrategySimulator
+
+    return StrategySimulator(lang).box
