@@ -52,6 +52,11 @@ LABS = {
         "partial_score": 7,                     # deploy (5) + public and answering without a token (2)
         "max_score": 20,                        # Exercise 4 is graded by hand
     },
+    "lab07": {
+        "partial": ["choose"],
+        "partial_score": 7,                     # the decision tree (4 shown + 3 hidden); no cloud
+        "max_score": 19,                        # tree 7 + table 7.2 7 + Exercise 2's choices 5; the why by hand
+    },
     "lab09": {
         "partial": ["create_apprunner"],
         "partial_score": 6,                     # App Runner (6); Exercise 5 is graded by hand
@@ -223,7 +228,7 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
     if spec.get("mechanics"):
         _mechanics_cases(lab, student, solution, good, add)
     add("malformed_json", _dump(good)[:-200], "not graded", None, "not valid JSON")
-    {"lab02": _lab02_cases, "lab03": _lab03_cases, "lab06": _lab06_cases,
+    {"lab02": _lab02_cases, "lab03": _lab03_cases, "lab06": _lab06_cases, "lab07": _lab07_cases,
      "lab09": _lab09_cases}[lab](lab, student, good, add)
 
     files = {f"{name}/{lab}.ipynb": content for name, (content, _) in cases.items()}
@@ -377,6 +382,22 @@ def _lab06_cases(lab: str, student: dict, good: dict, add) -> None:
     # The canary left at 10/90: step 5 earns nothing, everything before it counts.
     add("never_promoted", _rewritten(good, "promote_latest", lambda s: "# not yet\n"), "graded", full - 3,
         failed=["lab06.promote.traffic.not_yet"])
+
+
+LAB07_AWS_ONLY = '''def choose(serverless: bool, kubernetes: bool, cloud: str) -> str:
+    """The tree's AWS leaves, whatever the cloud."""
+    if serverless:
+        return "Fargate on EKS" if kubernetes else "Fargate on ECS"
+    return "EKS" if kubernetes else "ECS on EC2"
+'''
+
+
+def _lab07_cases(lab: str, student: dict, good: dict, add) -> None:
+    full = LABS[lab]["max_score"]
+    # A tree written for the four AWS scenarios the lab shows: Check my progress says 4/4, the grader's
+    # hidden scenarios on GCP (4 x 0.5) fail with what to reconsider; day19's AWS ones pass.
+    add("wrong_tree", _rewritten(good, "choose", lambda _: LAB07_AWS_ONLY), "graded", full - 2,
+        failed=["lab07.tree.wrong"])
 
 
 def _lab09_cases(lab: str, student: dict, good: dict, add) -> None:

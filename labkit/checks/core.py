@@ -159,6 +159,7 @@ class Step:
 class Lab:
     id: str
     steps: list[Step]
+    cloud: bool = True  # False: the checks read the notebook alone (lab 07), no local cloud to ask
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:

@@ -50,13 +50,14 @@ class StepIncomplete(_Readable, AssertionError):
 
 
 def run_step(lab_id: str, step_id: str, include_hidden: bool = False, ctx: CheckContext | None = None) -> list[Result]:
+    lab = get_lab(lab_id)
     if ctx is None:
         ctx = kernel_context()
         # Checked once up front: otherwise every condition reports its own connection error as
         # a checker problem, when all the student has to do is run `labkit.start()` again.
-        if health(urlsplit(ctx.endpoint).port or 0) is None:
+        if lab.cloud and health(urlsplit(ctx.endpoint).port or 0) is None:
             raise CloudDown(text("progress.cloud_down"))
-    return get_lab(lab_id).step(step_id).run(ctx, include_hidden=include_hidden)
+    return lab.step(step_id).run(ctx, include_hidden=include_hidden)
 
 
 # -- messages as HTML ------------------------------------------------------------------------------

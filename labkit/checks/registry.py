@@ -10,6 +10,7 @@ _MODULES = {
     "lab02": "labkit.checks.lab02",
     "lab03": "labkit.checks.lab03",
     "lab06": "labkit.checks.lab06",
+    "lab07": "labkit.checks.lab07",
     "lab09": "labkit.checks.lab09",
 }
 _REGISTERED: dict[str, Lab] = {}

@@ -1,7 +1,9 @@
 """Every link in every built notebook leads somewhere, as JupyterLab resolves it:
 
 - a relative link (`lab02.ipynb`, `../index.ipynb#...`, an image) names a file that exists,
-  relative to the notebook's own folder (a built notebook or a file in the repository);
+  relative to the notebook's own folder (a built notebook or a file in the repository); a lab's
+  instructor version (solutions/<lang>/) may link a notebook of course/<lang>/, where its student
+  version lives (the two share their text);
 - an anchor (`#2.1-Step-1:-create-a-repository`, or `X.ipynb#...`) matches a heading of that
   notebook, made into an id the way JupyterLab does (spaces -> '-');
 - an external link is https to one of the documentation hosts below; it is not fetched (the
@@ -56,6 +58,11 @@ def check_links(outputs: dict[str, bytes], root: Path) -> list[str]:
             for link in parse("".join(cell["source"])).links:
                 where = f"{path} cell {cell['id']}: {'image' if link.image else 'link'} {link.target!r}"
                 problem = _check_one(link.target, link.image, path, folder, notebooks, anchors, root)
+                if problem and path.startswith("solutions/") and link.target.split("#")[0].endswith(".ipynb"):
+                    # a lab's instructor version is its student version's source: a link to another
+                    # notebook of the course (its {next}) is made for course/<lang>/, beside the lessons
+                    student_folder = "course/" + folder.removeprefix("solutions/")
+                    problem = _check_one(link.target, link.image, path, student_folder, notebooks, anchors, root)
                 if problem:
                     problems.append(f"{where} {problem}")
     return problems

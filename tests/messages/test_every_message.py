@@ -73,6 +73,12 @@ REPRESENTATIVE = {
     # lesson 06's deployment-strategy simulator: a strategy's name, minutes, tasks, failed requests
     "strategy": "Canary", "promoted": "5.5", "done": "10.5", "alarm": "1.5", "back": "3", "tasks": 8,
     "failed": "1,750",
+    # lab 07 (the decision tree as a function, table 7.2, Exercise 2): a scenario and what to reconsider
+    # (messages of their own), the call made, what the student's code answered
+    "scenario": "@message:lab07.scenario.gcp_idle_api", "reconsider": "@message:lab07.reconsider.gcp_idle_api",
+    "call": 'choose(serverless=True, kubernetes=False, cloud="gcp")', "chose": "Fargate on ECS",
+    "use_case": "batch jobs", "aws": "ECS Task", "gcp": "Cloud Run Jobs", "numbers": "2, 4", "number": 3,
+    "options": "ECS on EC2, ECS Fargate, EKS, App Runner, ECS Express Mode", "missing": "leaf",
 }
 
 

@@ -1,0 +1,300 @@
+"""Run a student's function (or read a value their code builds) outside their kernel.
+
+Lab 07 asks for a function, `choose(...)`, and the checks must call it: reading the cell's text
+(answers.py) is not enough, and the grader never runs student code in its own process. So:
+
+1. **Which code.** The cell that defines the name last (`def choose`, `choose = ...`, an import of
+   it, at the top level of the cell): the grader takes it from the submitted notebook's code cells in
+   order, a kernel from the cells it has run (IPython's `In`), so Check my progress and the grader read
+   the same code when the notebook ran top to bottom. IPython syntax (`!`, `%`) is turned into Python
+   first; those lines do nothing here.
+2. **Where.** That cell alone, in a fresh `python -I -S` (no site-packages, no environment, no
+   start-up files), under bubblewrap where it can run (no network, a read-only system and Python, an
+   empty /tmp, none of the course's or the grader's files, its own processes; the grader's sandbox
+   already needs bwrap), else as a plain child process. Limits: `TIMEOUT_S` of wall time, CPU and
+   memory caps. Where a sandbox is expected (the grader's process, with bwrap installed) and it
+   fails to start, the answer is "the checker could not run it" (infra), never a run without it.
+3. **What comes back.** JSON on a pipe the student's code does not print to: each call's value or
+   the exception it raised, each value asked for, or the error that stopped the cell.
+
+The same function runs for the kernel's Check my progress and for the grader, so they agree.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TIMEOUT_S = 5.0
+CPU_S = 5
+MEMORY_BYTES = 1 << 30
+SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+OWN_BWRAP = Path(sys.prefix) / "libexec" / "grader" / "bwrap"  # what `grader sandbox install` puts there
+
+
+@dataclass
+class Outcome:
+    """What running the cell gave: `error` set when the cell itself failed (then nothing else is)."""
+    ran: bool                                          # False: our side could not run it (infra)
+    error: str | None = None                           # "NameError: name 'x' is not defined"
+    missing: str | None = None                         # for a NameError: the name
+    timed_out: bool = False
+    calls: list[dict] = field(default_factory=list)    # per call: {"value": ...} or {"error": "..."}
+    values: dict = field(default_factory=dict)         # per name asked for: its plain value, or absent
+    problem: str = ""                                  # infra: why it could not run
+
+
+# -- which code ----------------------------------------------------------------------------------------
+
+def code_cells(ctx) -> list[str] | None:
+    """The code cells to look in, in order: the submitted notebook's (the grader), else the cells
+    this IPython kernel has run, else None (no notebook, no kernel: nothing to read)."""
+    if ctx.notebook is not None:
+        cells = []
+        for cell in ctx.notebook.get("cells", []):
+            if cell.get("cell_type") == "code":
+                source = cell.get("source", "")
+                cells.append("".join(source) if isinstance(source, list) else str(source))
+        return cells
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    history = shell.user_ns.get("In") if shell is not None else None
+    return [s for s in history if isinstance(s, str)] if isinstance(history, list) else None
+
+
+def as_python(cell: str) -> str:
+    """A cell's source as the kernel runs it: IPython's `!cmd` and `%magic` lines become calls."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return cell
+    try:
+        return TransformerManager().transform_cell(cell)
+    except Exception:  # IPython could not read it either: the kernel raised, the cell defined nothing
+        return cell
+
+
+def defines(tree: ast.Module, name: str) -> bool:
+    """Does the cell bind `name` at its top level?"""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            return True
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) and getattr(node, "value", None) is not None else []
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any((alias.asname or alias.name.split(".")[0]) == name for alias in node.names):
+                return True
+    return False
+
+
+def defining_cell(cells: list[str], name: str) -> str | None:
+    """The last cell that binds `name` at its top level, as Python, or None."""
+    found = None
+    for cell in cells:
+        if name not in cell:
+            continue
+        source = as_python(cell)
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue  # the kernel could not run it: `name` keeps what it had
+        if defines(tree, name):
+            found = source
+    return found
+
+
+# -- where -----------------------------------------------------------------------------------------------
+
+def find_bwrap() -> str | None:
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    return str(OWN_BWRAP) if OWN_BWRAP.is_file() and os.access(OWN_BWRAP, os.X_OK) else None
+
+
+def _python_paths() -> list[str]:
+    """The Python installation the child runs (read-only inside), outside the system folders."""
+    paths = []
+    for p in {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.executable).resolve().parent}:
+        if not p.as_posix().startswith(SYSTEM) and not any(p == q or q in p.parents for q in paths):
+            paths = [q for q in paths if p not in q.parents] + [p]
+    return [str(p) for p in sorted(paths)]
+
+
+def _bwrap_argv(bwrap: str, argv: list[str], tmp: str) -> list[str]:
+    cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev",
+           "--tmpfs", "/tmp"]
+    for name in SYSTEM:
+        if os.path.islink(name):
+            cmd += ["--symlink", os.readlink(name), name]
+        elif os.path.isdir(name):
+            cmd += ["--ro-bind", name, name]
+    for path in _python_paths():
+        cmd += ["--ro-bind", path, path]
+    cmd += ["--bind", tmp, "/tmp/run", "--chdir", "/tmp/run", "--"]
+    return cmd + argv
+
+
+def _limits() -> None:  # in the child, before exec
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_S, CPU_S))
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+# -- running it --------------------------------------------------------------------------------------------
+
+# The child: runs the cell in a fresh namespace, then the calls; writes one JSON line to the pipe
+# whose descriptor the request names. The cell's own output goes nowhere (it is not what is graded).
+CHILD = r'''
+import io, json, os, sys
+request = json.loads(sys.stdin.read())
+out = os.fdopen(request["fd"], "w")
+null = os.open(os.devnull, os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(null, fd)
+sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+
+class _NoShell:
+    """get_ipython() for a cell's `!`/`%` lines: they do nothing here."""
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+def plain(value, depth=0):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if depth < 4 and isinstance(value, (list, tuple)):
+        return {"tuple" if isinstance(value, tuple) else "list": [plain(v, depth + 1) for v in value]}
+    if depth < 4 and isinstance(value, dict):
+        return {"dict": [[plain(k, depth + 1), plain(v, depth + 1)] for k, v in list(value.items())[:100]]}
+    return {"other": type(value).__name__, "repr": repr(value)[:200]}
+
+def said(exc):
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:297] + "..."
+
+result = {}
+namespace = {"__name__": "__main__", "get_ipython": lambda: _NoShell()}
+try:
+    exec(compile(request["source"], "<cell>", "exec"), namespace)
+except BaseException as exc:
+    result["error"] = said(exc)
+    result["missing"] = getattr(exc, "name", None) if isinstance(exc, NameError) else None
+else:
+    result["values"] = {name: plain(namespace[name]) for name in request["values"] if name in namespace}
+    calls = []
+    for call in request["calls"]:
+        try:
+            calls.append({"value": plain(namespace[call["function"]](**call["kwargs"]))})
+        except BaseException as exc:
+            calls.append({"error": said(exc), "missing": getattr(exc, "name", None) if isinstance(exc, NameError) else None})
+    result["calls"] = calls
+out.write(json.dumps(result))
+out.flush()
+os._exit(0)
+'''
+
+
+def run(source: str, calls: list[dict] | None = None, values: list[str] | None = None,
+        sandbox: str = "auto") -> Outcome:
+    """Run `source` in a fresh Python, then each call {"function": name, "kwargs": {...}}, and read
+    back `values` (names). `sandbox`: "auto" (bubblewrap where it runs, else a plain process),
+    "require" (bubblewrap or nothing: an infra Outcome), "none"."""
+    request = {"source": source, "calls": calls or [], "values": values or []}
+    bwrap = find_bwrap() if sandbox != "none" else None
+    if sandbox == "require" and bwrap is None:
+        return Outcome(ran=False, problem="bubblewrap (bwrap) is not installed")
+    with tempfile.TemporaryDirectory(prefix="labkit-run-") as tmp:
+        argv = [sys.executable, "-I", "-S", "-c", CHILD]
+        outcome = _run_once(_bwrap_argv(bwrap, argv, tmp) if bwrap else argv, request, tmp)
+        if not outcome.ran and bwrap and sandbox == "auto" and outcome.problem.startswith("sandbox:"):
+            # bwrap is there but cannot make namespaces here (inside another sandbox, a container):
+            # the kernel's Check my progress runs it plainly; the grader passes "require"
+            outcome = _run_once(argv, request, tmp)
+        return outcome
+
+
+def _run_once(argv: list[str], request: dict, tmp: str) -> Outcome:
+    read_end, write_end = os.pipe()  # bwrap and Python keep inherited descriptors: the child writes here
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=env, cwd=tmp, pass_fds=(write_end,), preexec_fn=_limits,
+                                start_new_session=True)
+    except OSError as exc:
+        os.close(read_end)
+        os.close(write_end)
+        return Outcome(ran=False, problem=f"could not start Python: {exc}")
+    os.close(write_end)
+    try:
+        stderr = proc.communicate(json.dumps({**request, "fd": write_end}).encode(), timeout=TIMEOUT_S)[1]
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        stderr, timed_out = b"", True
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    if timed_out:
+        return Outcome(ran=True, timed_out=True)
+    if not data:
+        text = stderr.decode(errors="replace").strip().splitlines()
+        if argv[0] != sys.executable and proc.returncode != 0 and text and "bwrap" in text[-1]:
+            return Outcome(ran=False, problem=f"sandbox: {text[-1]}")
+        if proc.returncode is not None and proc.returncode < 0:  # killed: CPU or memory limit
+            return Outcome(ran=True, error=f"stopped by signal {-proc.returncode} (a CPU or memory limit)")
+        return Outcome(ran=True, error=(text[-1] if text else f"Python exited with status {proc.returncode}")[:300])
+    try:
+        result = json.loads(data)
+    except ValueError:
+        return Outcome(ran=True, error="its answer could not be read")
+    return Outcome(ran=True, error=result.get("error"), missing=result.get("missing"),
+                   calls=result.get("calls", []), values=result.get("values", {}))
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, 9)
+    except OSError:
+        pass
+    proc.wait()
+
+
+# -- values back ----------------------------------------------------------------------------------------
+
+def unplain(value):
+    """A value as the child described it, back as Python (tuples, lists, dicts; anything else as
+    `Other`)."""
+    if isinstance(value, dict):
+        if "tuple" in value:
+            return tuple(unplain(v) for v in value["tuple"])
+        if "list" in value:
+            return [unplain(v) for v in value["list"]]
+        if "dict" in value:
+            out = {}
+            for k, v in value["dict"]:
+                k = unplain(k)
+                out[k if isinstance(k, (str, int, float, bool, tuple)) or k is None else repr(k)] = unplain(v)
+            return out
+        return Other(value.get("other", "object"), value.get("repr", ""))
+    return value
+
+
+@dataclass(frozen=True)
+class Other:
+    """A value that is not plain data (a function, an object): its type and repr."""
+    type: str
+    repr: str
+
+    def __str__(self) -> str:
+        return self.repr
