@@ -15,7 +15,7 @@ from coursebuild.notebook import build_notebook
 from coursebuild.source import parse
 from labkit import pricing
 from labkit.messages import text
-from labkit.widgets import costplot, density, density_widget, pricing_calculator, strategy_simulator
+from labkit.widgets import costplot, decision_tree, density, density_widget, pricing_calculator, strategy_simulator
 from labkit.widgets import pricing as calculator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,7 +120,8 @@ def test_the_strategy_simulator_is_one_import_away_like_the_other_widgets():
 # -- static figures -------------------------------------------------------------------------------
 STATIC_CELLS = {("01_containers", "density_widget"): density.static_figure,
                 ("08_pricing", "cost_plot"): costplot.static_figure,
-                ("08_pricing", "calculator"): calculator.static_figure}
+                ("08_pricing", "calculator"): calculator.static_figure,
+                ("07_choosing", "decision_tree"): decision_tree.static_figure}
 
 
 

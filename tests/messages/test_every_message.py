@@ -79,6 +79,10 @@ REPRESENTATIVE = {
     "call": 'choose(serverless=True, kubernetes=False, cloud="gcp")', "chose": "Fargate on ECS",
     "use_case": "batch jobs", "aws": "ECS Task", "gcp": "Cloud Run Jobs", "numbers": "2, 4", "number": 3,
     "options": "ECS on EC2, ECS Fargate, EKS, App Runner, ECS Express Mode", "missing": "leaf",
+    # lesson 07's clickable decision tree: a question and its answer, the service a leaf names
+    "question": "Do you need Kubernetes?", "answer": "Yes", "service": "Fargate on EKS",
+    "first": "Do you need serverless containers?", "first_answer": "Yes",
+    "second": "Do you need Kubernetes features?", "second_answer": "No",
 }
 
 

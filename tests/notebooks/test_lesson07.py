@@ -1,15 +1,22 @@
-"""Lesson 07 says the same thing twice, in a picture and in code: the decision tree's diagram
-(src/diagrams/choosing_decision_tree.yaml) and `recommend()`, table 7.2 in the markdown and
-`USE_CASES`. These tests hold each pair together. They run the two plain-Python cells only; the
-whole notebook runs in test_lessons.py like any lesson."""
+"""Lesson 07 says the same thing more than once, in a picture, in code and in its clickable tree:
+the decision tree's diagram (src/diagrams/choosing_decision_tree.yaml) and `recommend()`, table 7.2
+in the markdown and `USE_CASES` (both in labkit/choosing.py, which the cells import), and the
+widget's rows and their words in each language (labkit/widgets/decision_tree.py). These tests hold
+them together. They run the plain-Python cells only; the whole notebook runs in test_lessons.py
+like any lesson."""
 from __future__ import annotations
 
 import contextlib
 import io
 import json
+import re
 
 import pytest
 import yaml
+
+from labkit import choosing
+from labkit.messages import text
+from labkit.widgets import decision_tree
 
 from .runner import ROOT
 
@@ -85,3 +92,39 @@ def test_pick_prints_the_rows_a_word_names_and_the_whole_table_for_a_typo(lesson
     with contextlib.redirect_stdout(out):
         namespace["pick"]("bacth")
     assert len(out.getvalue().splitlines()) == len(namespace["USE_CASES"])
+
+
+def test_the_cells_ask_labkit_choosing_the_one_source_of_the_tree_and_the_table(lesson):
+    _, namespace = lesson
+    assert namespace["recommend"] is choosing.recommend and namespace["USE_CASES"] is choosing.USE_CASES
+
+
+def _markdown_rows(nb: dict) -> dict[str, list[str]]:
+    """Table 7.2 in a notebook's language: {use case as the table writes it: [AWS, GCP, why]}."""
+    cell = next(c for c in nb["cells"] if "".join(c["source"]).startswith("## 7.2"))
+    lines = [line for line in "".join(cell["source"]).splitlines() if line.startswith("|")][2:]
+    rows = [[re.sub(r"\*\*(.*?)\*\*.*", r"\1", part.strip()) for part in line.strip("|").split("|")] for line in lines]
+    return {name: rest for name, *rest in rows}
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_clickable_trees_rows_are_the_lessons_table_in_its_language(lang):
+    rows = _markdown_rows(_notebook(lang))
+    for path in choosing.PATHS:
+        shown = decision_tree.use_case_row(*path, lang)
+        aws, gcp, why = rows[shown["use_case"]]
+        assert (aws.split(" (")[0], gcp.removesuffix("s"), why) == (shown["aws"], shown["gcp"].removesuffix("s"),
+                                                                     shown["why"])
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_built_notebook_shows_the_whole_tree_in_the_widgets_place(lang):
+    nb = _notebook(lang)
+    cell = next(c for c in nb["cells"] if c["id"] == "decision_tree")
+    assert cell["metadata"]["labkit"]["static"] == "labkit.widgets.decision_tree:static_figure"
+    [output] = cell["outputs"]
+    assert output["output_type"] == "display_data"
+    data = {mime: "".join(value) for mime, value in output["data"].items()}
+    assert data == decision_tree.static_figure(lang)
+    assert text("choosing.question.serverless", lang) in data["image/svg+xml"]
+    assert "decision_tree_widget()" in "".join(cell["source"])
