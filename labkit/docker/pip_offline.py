@@ -4,16 +4,17 @@ labkit has no container engine and the course may have no network, so a `pip ins
 Dockerfile is resolved against the distributions of the running interpreter (importlib.metadata):
 each requirement, and its dependencies through Requires-Dist (markers evaluated for the image's
 Python), is found there and its files (the ones its RECORD lists under site-packages, without
-byte-code) are copied into the layer under the image's site-packages with their dist-info; console
-scripts are written to the image's bin folder as pip writes them. The output reads like pip's.
+byte-code) are copied into the layer under the image's site-packages with their dist-info, with
+byte-code for each module as pip compiles it at install (bytecode.py); console scripts are written
+to the image's bin folder as pip writes them. The output reads like pip's.
 
 Where it differs from pip (docs/fidelity.md):
 - only what the course's environment has can be installed; a requirement it lacks fails as pip
   fails with no network ("No matching distribution found");
 - a version the environment does not have (`flask==3.0.0` when the course has 3.1.3) installs the
   course's version, with a warning line saying so (pip with no network would fail);
-- compiled extensions are the course Python's build (e.g. cpython-311), which is the Python that
-  runs in a container built on a stand-in base; no .pyc files are written.
+- compiled extensions and byte-code are the course Python's (e.g. cpython-311), which is the Python
+  that runs in a container built on a stand-in base (pip would write the image Python's .pyc).
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvir
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from labkit.docker.layers import Node, clean
+from labkit.docker import bytecode
+from labkit.docker.layers import Node, clean, fixed_mtime
 
 COURSE_NOTE = "labkit: no network: installed from the course's environment ({path})"
 # Skipped when copying: written fresh for the image (RECORD, INSTALLER) or tied to the course's
@@ -267,6 +269,7 @@ def _files(item: Chosen, site: str) -> list[tuple[str, Node]]:
     entries: list[tuple[str, Node]] = []
     record_lines: list[str] = []
     dist_info = None
+    mtime = fixed_mtime()  # every file of the layer has it (layers.py), so the .pyc are valid
     for line in (item.dist.read_text("RECORD") or "").splitlines():
         relative = line.split(",", 1)[0].strip().strip('"')
         if not relative or relative.startswith("/") or relative.startswith("..") or "\\" in relative:
@@ -286,6 +289,12 @@ def _files(item: Chosen, site: str) -> list[tuple[str, Node]]:
             continue
         entries.append((f"{site}/{relative}", Node("file", mode, data)))
         record_lines.append(f"{relative},{_record_hash(data)},{len(data)}")
+        pyc_name = bytecode.cache_name(relative) if not top.endswith(".dist-info") else None
+        if pyc_name is not None:
+            pyc = bytecode.for_layer(source, data, f"/{site}/{relative}", mtime)
+            if pyc is not None:
+                entries.append((f"{site}/{pyc_name}", Node("file", 0o644, pyc)))
+                record_lines.append(f"{pyc_name},,")  # as pip records what it compiled
     if dist_info is None:
         dist_info = f"{canonicalize_name(item.name).replace('-', '_')}-{item.version}.dist-info"
     relative_bin = posixpath.relpath(bin_dir, site)

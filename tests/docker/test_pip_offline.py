@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
+import marshal
+import struct
+import sys
+import types
 from importlib import metadata
 
 import pytest
@@ -50,8 +55,49 @@ def test_flask_and_its_dependencies_are_installed_into_the_layer(tmp_path):
         assert image.read_file(f"{info}/INSTALLER") == b"labkit\n"
     assert image.read_file(f"{dist_info('flask')}/REQUESTED") == b""           # asked for
     assert image.read_file(f"{dist_info('werkzeug')}/REQUESTED") is None       # a dependency
-    assert not any("__pycache__" in f for f in pip_layer)
     assert b"from flask.cli import main" in image.read_file("/usr/local/bin/flask")
+
+
+def test_each_module_has_byte_code_for_the_containers_python_valid_for_the_layers_mtime(tmp_path, monkeypatch):
+    # pip compiles at install; a container runs the course's Python, so the .pyc is that Python's,
+    # timestamp-based against the layer's fixed mtime (what the runtime's extraction keeps)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    image = build_files(tmp_path, flask_app()).image
+    pip_layer = set(layer_files(image.layer(image.layer_digests[-2])))
+    modules = [f for f in pip_layer if f.endswith(".py") and f.startswith(f"{SITE}/flask/")]
+    assert f"{SITE}/flask/app.py" in modules
+    for module in modules:
+        folder, name = module.rsplit("/", 1)
+        pyc = image.read_file(f"{folder}/__pycache__/{name[:-3]}.{sys.implementation.cache_tag}.pyc")
+        assert pyc is not None, module
+        source = image.read_file(module)
+        assert pyc[:4] == importlib.util.MAGIC_NUMBER
+        assert struct.unpack("<III", pyc[4:16]) == (0, 1700000000, len(source)), module
+        assert isinstance(marshal.loads(pyc[16:]), types.CodeType)
+    record = image.read_file(f"{dist_info('flask')}/RECORD").decode().splitlines()
+    assert f"flask/__pycache__/app.{sys.implementation.cache_tag}.pyc,," in record
+
+
+def test_byte_code_is_compiled_when_the_course_has_none_valid(tmp_path):
+    from labkit.docker import bytecode
+
+    source = tmp_path / "mod.py"
+    source.write_text("VALUE = 42\n")
+    data = source.read_bytes()
+    pyc = bytecode.for_layer(source, data, "/usr/local/lib/python3.12/site-packages/mod.py", 0)
+    assert struct.unpack("<III", pyc[4:16]) == (0, 0, len(data))
+    namespace = {}
+    exec(marshal.loads(pyc[16:]), namespace)
+    assert namespace["VALUE"] == 42
+    # a stale .pyc of the course (other bytes) is not reused
+    (tmp_path / "__pycache__").mkdir()
+    stale = bytecode.header(int(source.stat().st_mtime), len(data)) + marshal.dumps(compile("VALUE = 1", "x", "exec"))
+    (tmp_path / bytecode.cache_name("mod.py")).write_bytes(stale)
+    fresh = bytecode.for_layer(source, b"VALUE = 7\n", "/x/mod.py", 5)
+    namespace = {}
+    exec(marshal.loads(fresh[16:]), namespace)
+    assert namespace["VALUE"] == 7
+    assert bytecode.for_layer(source, b"def (:\n", "/x/mod.py", 0) is None
 
 
 def test_record_lists_every_installed_file_with_its_hash(tmp_path):

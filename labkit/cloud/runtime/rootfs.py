@@ -4,7 +4,8 @@ cached by manifest digest, and a writable copy per container.
 Extraction never writes outside the folder: paths are cleaned, and a path through a symlink the
 image holds is resolved as the container would see it (an absolute link target means the image's
 own root), so a layer cannot reach the host's files. Owners are not kept (every file belongs to
-the cloud's user); setuid/setgid bits are dropped; device files and fifos are skipped.
+the cloud's user); setuid/setgid bits are dropped; device files and fifos are skipped; a file's
+mtime is the layer's (what a module's timestamp-based .pyc is checked against).
 """
 from __future__ import annotations
 
@@ -125,6 +126,8 @@ def _extract(root: Path, tar: tarfile.TarFile, member: tarfile.TarInfo, path: st
         with open(target, "wb") as out:
             shutil.copyfileobj(f, out)
         os.chmod(target, mode | 0o600)
+        # as docker keeps a layer's mtimes: an image's .pyc are checked against them
+        os.utime(target, (member.mtime, member.mtime))
 
 
 class RootfsCache:

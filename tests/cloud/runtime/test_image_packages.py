@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from importlib import metadata
 
 from labkit.cloud.runtime import Runtime
@@ -71,3 +72,34 @@ def test_an_image_with_its_own_packages_never_gets_the_courses(tmp_path):
     assert own.site_packages == SITE and own.course_paths == [] and own.missing == []
     fresh = stand_in(stand_in_root(tmp_path / "fresh", {}))
     assert fresh.course_paths == []
+
+
+COUNT_COMPILES = """
+import importlib._bootstrap_external as external
+compiled = []
+source_to_code = external.SourceLoader.source_to_code
+def counting(self, data, path, *args, **kwargs):
+    compiled.append(path)
+    return source_to_code(self, data, path, *args, **kwargs)
+external.SourceLoader.source_to_code = counting
+import flask, flask.cli, werkzeug.serving, jinja2, click
+print(flask.__cached__)
+print(' '.join(p for p in compiled if 'site-packages' in p) or 'none compiled')
+"""
+
+
+def test_a_container_start_imports_flask_from_the_images_byte_code(lesson_cloud, isolation, tmp_path):
+    # the image's .pyc (labkit/docker/bytecode.py) are valid where the runtime extracted them: no
+    # module of the image's site-packages is compiled from source at a container's start
+    runtime = Runtime(tmp_path / "runtime")
+    recorder = Recorder()
+    runtime.start(lesson_spec(lesson_cloud, "compiles", recorder, entrypoint=["python", "-c"],
+                              command=[COUNT_COMPILES]))
+    try:
+        assert wait_for(lambda: recorder.exits)
+        assert recorder.exits == [("compiles", 0, "exited")], recorder.logs
+    finally:
+        runtime.stop_all(timeout=1)
+    cached, compiled = [line for *_, line in recorder.logs]
+    assert cached.endswith(f"{SITE}/flask/__pycache__/__init__.{sys.implementation.cache_tag}.pyc"), cached
+    assert compiled == "none compiled"

@@ -102,3 +102,16 @@ def test_a_folder_entry_replaces_a_link_and_never_changes_its_target(tmp_path):
     apply_layer(root, tar(("lib", "dir"), ("lib/x", "file", "x")))
     assert not (root / "lib").is_symlink() and (root / "lib/x").read_text() == "x"
     assert oct(outside.stat().st_mode & 0o777) == oct(0o750) and list(outside.iterdir()) == []
+
+
+def test_files_keep_the_layers_mtime(tmp_path):
+    # as docker extracts: an image's timestamp-based .pyc are checked against these mtimes
+    root = tmp_path / "root"
+    root.mkdir()
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as t:
+        info = tarfile.TarInfo("app/mod.py")
+        info.size, info.mtime = 6, 1700000000
+        t.addfile(info, io.BytesIO(b"x = 1\n"))
+    apply_layer(root, raw.getvalue())
+    assert os.stat(root / "app" / "mod.py").st_mtime == 1700000000
