@@ -1,13 +1,16 @@
 """A class of lab 02 submissions graded by `grader autograde` (sandboxed, N workers) and by plain
 `nbgrader autograde` on the same class, in the same run, so machine load hits both alike:
 
-    .venv/bin/python bench/grade_class.py [--students 20] [--jobs 2] [--plain-students 6]
+    .venv/bin/python bench/grade_class.py [--students 20] [--jobs 2] [--plain-students 6] [--fork-server]
 
 The class mixes the graded samples (good, good_ko, partial, untouched, exercise3_strip) as
 students s000, s001, ... Plain nbgrader runs them with its own command, one notebook after
 another (its normal use; each notebook's `labkit.start()` starts a cloud of its own, in a
 private HOME); it grades only the first --plain-students of them (it is slow) and its rate is
-per submission. Prints submissions per minute for each, and the ratio.
+per submission. Prints submissions per minute for each, the CPU seconds each submission cost
+(every process of the run, children included: getrusage of the waited-for descendants), the
+machine's load average, and the ratio. --fork-server grades with `grader autograde --fork-server`;
+--plain-students 0 skips plain nbgrader.
 """
 from __future__ import annotations
 
@@ -46,11 +49,23 @@ def env_with_bin(home: Path | None = None) -> dict:
 
 
 def run(cmd: list[str], **kwargs) -> float:
-    started = time.monotonic()
+    return run_measured(cmd, **kwargs)[0]
+
+
+def children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_measured(cmd: list[str], **kwargs) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command and every descendant it waited for)."""
+    started, cpu = time.monotonic(), children_cpu()
     done = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
     if done.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return time.monotonic() - started
+    return time.monotonic() - started, children_cpu() - cpu
 
 
 def main() -> None:
@@ -58,34 +73,45 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--plain-students", type=int, default=6)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--fork-server", action="store_true", help="grade with `grader autograde --fork-server`")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-class-"))
     try:
         ours = tmp / "ours"
         run([str(BIN / "grader"), "init", "--course", str(ours), "lab02"], env=env_with_bin())
         make_class(ours, args.students)
-        seconds = run([str(BIN / "grader"), "autograde", "lab02", "--course", str(ours), "--jobs", str(args.jobs)],
-                      env=env_with_bin())
+        load_before = os.getloadavg()
+        seconds, cpu = run_measured([str(BIN / "grader"), "autograde", "lab02", "--course", str(ours), "--jobs",
+                                     str(args.jobs), *(["--fork-server"] if args.fork_server else [])],
+                                    env=env_with_bin())
+        load_after = os.getloadavg()
         graded = [json.loads(p.read_text()) for p in sorted((ours / "autograded").glob("*/lab02/labkit-results.json"))]
         sandboxes = {r.get("sandbox") for r in graded}
         per_sub = [r["timing"]["total"] for r in graded if r.get("timing", {}).get("total")]
         ours_rate = args.students / seconds * 60
+        statuses = sorted({r.get("status") for r in graded})
+        print(f"grader autograde --jobs {args.jobs}{' --fork-server' if args.fork_server else ''} "
+              f"({', '.join(sorted(map(str, sandboxes)))}; {', '.join(map(str, statuses))}): "
+              f"{args.students} submissions in {seconds:.1f} s = {ours_rate:.1f} per minute, "
+              f"{cpu / args.students:.2f} CPU-s per submission (run start included; "
+              f"per submission in a worker: median {sorted(per_sub)[len(per_sub) // 2]:.2f} s); "
+              f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after", flush=True)
+        if args.plain_students <= 0:
+            return
 
         plain = tmp / "plain"
         run([str(BIN / "grader"), "init", "--course", str(plain), "lab02"], env=env_with_bin())
         make_class(plain, args.plain_students)
         home = tmp / "plain-home"
         home.mkdir()
-        plain_seconds = run([str(BIN / "nbgrader"), "autograde", "lab02", "--force"], cwd=plain,
-                            env=env_with_bin(home))
+        plain_seconds, plain_cpu = run_measured([str(BIN / "nbgrader"), "autograde", "lab02", "--force"], cwd=plain,
+                                                env=env_with_bin(home))
         plain_rate = args.plain_students / plain_seconds * 60
         subprocess.run([str(BIN / "labkit"), "down", "--all"], env=env_with_bin(home), capture_output=True)
-
-        print(f"grader autograde --jobs {args.jobs} ({', '.join(sorted(map(str, sandboxes)))}): "
-              f"{args.students} submissions in {seconds:.1f} s = {ours_rate:.1f} per minute "
-              f"(per submission in a worker: median {sorted(per_sub)[len(per_sub) // 2]:.2f} s)")
         print(f"plain nbgrader autograde (one command, {args.plain_students} submissions): {plain_seconds:.1f} s "
-              f"= {plain_rate:.1f} per minute")
+              f"= {plain_rate:.1f} per minute, {plain_cpu / args.plain_students:.2f} CPU-s per submission "
+              f"(its clouds, detached from it, not counted); "
+              f"load average {os.getloadavg()[0]:.2f} after")
         print(f"ratio: {ours_rate / plain_rate:.2f}x")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -15,6 +15,7 @@ never as a silent 0; when our side failed (local cloud, checker) it NEEDS REGRAD
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from grader.course import DEFAULT_NOTEBOOK_TIMEOUT, DEFAULT_TIMEOUT, MAX_OUTPUT_BYTES, Course
@@ -83,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox", choices=("auto", "require", "none"), default="auto",
                    help="auto: a sandbox per submission where the machine allows it, else graded without one "
                         "and marked so; require: stop if none; none: trust the students (plain nbgrader)")
+    p.add_argument("--fork-server", action="store_true",
+                   help="fork each sandbox's `aws`/`labkit` command servers from templates made once per worker "
+                        "(faster; same as GRADER_FORK_SERVER=1; see grader/README.md, Speed)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="grade on the workers of this Dask scheduler (e.g. tcp://host:8786) instead of local "
                         "processes (--jobs is then ignored); see grader/README.md")
@@ -126,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
 
             course.require(args.lab)
             timeout = args.timeout or _configured_timeout(course)
+            if args.fork_server:  # the workers read it (grader/worker.py: fork_server_wanted)
+                os.environ["GRADER_FORK_SERVER"] = "1"
             if args.scheduler:
                 try:
                     from grader.distributed import autograde as autograde_on_cluster

@@ -90,13 +90,23 @@ class WorkerState:
 
         from grader import integrity
 
-        integrity.import_everything()
+        # A fork server's kernels are sandboxed: the installation is read-only to them, so no need
+        # to import all of it ahead (~2-3 CPU-s per worker) nor to fingerprint it
+        fork_server = sandbox and fork_server_wanted()
+        if not fork_server:
+            integrity.import_everything()
         extra = [checks] if checks and checks.endswith(".py") else []
-        self.watched = integrity.roots(extra) + integrity.site_files()
+        self.watched = [] if fork_server else integrity.roots(extra) + integrity.site_files()
         self.fingerprint = {} if sandbox else integrity.snapshot(self.watched)
         self.tampered: list[str] = []
         self.template = None
+        # the fork server (grader/sandbox/template.py): the commands' zygotes forked into each
+        # sandbox from templates made here, before any submission; off unless asked for
+        self.fork_server = fork_server
+        self.cli = {}
+        self.cli_failed: set[str] = set()
         self.kernel_template()
+        self.cli_templates()
 
     def kernel_template(self):
         """The worker's kernel template (grader/sandbox/template.py), started again if it ended;
@@ -119,21 +129,70 @@ class WorkerState:
         return self.template
 
 
+    def cli_templates(self) -> dict | None:
+        """The fork server's command templates (`aws`, `labkit`: their zygotes warmed, see
+        labkit/fastcli/zygote.py Prepared), each started again if it ended; None when off. A
+        command whose template cannot start is left to the kernel's own zygote."""
+        if not self.fork_server:
+            return None
+        from labkit.fastcli.launcher import COMMANDS, interpreter_of
+
+        from grader.sandbox.bwrap import sandbox_environment
+        from grader.sandbox.template import KernelTemplate, TemplateUnavailable
+
+        # What every kernel of this worker has where the zygotes' start-up and imports read it:
+        # each job of a fork server has the same folders (Job.STABLE), so the same HOME and gcloud
+        # folder (google.auth reads CLOUDSDK_CONFIG at import). A zygote whose kernel differs
+        # anyway is refused by the kernel's launcher, which starts its own (labkit/fastcli/zygote.py).
+        job = Job.paths(self.scratch, Job.STABLE)
+        env = sandbox_environment(os.environ)
+        env.update(HOME=str(job.home), TMPDIR="/tmp", CLOUDSDK_CONFIG=str(job.labkit / "gcloud"))
+        for name in COMMANDS:
+            running = self.cli.get(name)
+            if name in self.cli_failed or (running is not None and running.alive()):
+                continue
+            script = shutil.which(name, path=env["PATH"])
+            interpreter = interpreter_of(script) if script else None
+            if interpreter is None:
+                self.cli_failed.add(name)
+                continue
+            try:
+                self.cli[name] = KernelTemplate(env, command=(name, script, interpreter))
+            except (OSError, TemplateUnavailable) as exc:
+                print(f"{name} template unavailable, kernels start their own zygote: {exc}", flush=True)
+                self.cli.pop(name, None)
+                self.cli_failed.add(name)
+        return {name: t for name, t in self.cli.items() if t.alive()}
+
+
+def fork_server_wanted() -> bool:
+    """`grader autograde --fork-server` (GRADER_FORK_SERVER=1; 0 or unset: off)."""
+    return os.environ.get("GRADER_FORK_SERVER", "0") == "1"
+
+
 class Job:
     """One submission's private folders inside the worker's scratch (see grader/sandbox):
     cloud/ (the cloud's home, never visible to the kernel), run/ (the kernel's cwd), home/ and
     tmp/ (its HOME and /tmp), labkit/ (its LABKIT_HOME: docker logins and images, which the checks
     read), kernel/ (its ZeroMQ sockets), cloud.sock (the relay to its cloud)."""
 
-    def __init__(self, scratch: Path, number: int):
+    STABLE = 0  # the one job number of a fork server's worker: every job at the same paths
+
+    def __init__(self, scratch: Path, number: int, create: bool = True):
         self.root = Path(scratch) / f"job-{number}"
-        if self.root.exists():
-            shutil.rmtree(self.root, ignore_errors=True)
         self.cloud, self.run, self.home = self.root / "cloud", self.root / "run", self.root / "home"
         self.tmp, self.labkit, self.kernel = self.root / "tmp", self.root / "labkit", self.root / "kernel"
+        if not create:
+            return
+        if self.root.exists():  # a previous job's, all of whose processes have ended
+            shutil.rmtree(self.root, ignore_errors=True)
         for folder in (self.cloud, self.run, self.home, self.tmp, self.labkit, self.kernel):
             folder.mkdir(parents=True)
         self.root.chmod(0o700)
+
+    @classmethod
+    def paths(cls, scratch: Path, number: int) -> "Job":
+        return cls(scratch, number, create=False)
 
     @property
     def socket(self) -> Path:
@@ -159,7 +218,7 @@ def grade(state: WorkerState, task: dict) -> dict:
     timing = res["timing"]
     cloud = relay = None
     state.jobs += 1
-    job = Job(state.scratch, state.jobs)
+    job = Job(state.scratch, Job.STABLE if state.fork_server else state.jobs)
     try:
         from grader import inputs as run_inputs
 
@@ -403,6 +462,7 @@ def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, 
                                     tmp=job.tmp, relay=(port, job.socket))
         sandboxed.KERNEL_DIR = str(job.kernel)
         sandboxed.TEMPLATE = state.kernel_template()
+        sandboxed.CLI_TEMPLATES = state.cli_templates() if sandboxed.TEMPLATE is not None else None
     nbexec.RUN_DIR = str(job.run)
     try:
         apply(cloud_environment(Settings(home=job.labkit, aws_port=port, managed=True)), os.environ)
@@ -423,7 +483,7 @@ def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, 
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        sandboxed.SANDBOX = sandboxed.KERNEL_DIR = sandboxed.TEMPLATE = nbexec.RUN_DIR = None
+        sandboxed.SANDBOX = sandboxed.KERNEL_DIR = sandboxed.TEMPLATE = sandboxed.CLI_TEMPLATES = nbexec.RUN_DIR = None
         # in a sandbox, nothing outlives the kernel (its process namespace ends with it): the
         # leftovers were counted before the kernel was killed (nbexec)
         left = run.get("leftovers", 0) if state.sandbox else kill_leftovers(token)

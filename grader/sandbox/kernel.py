@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
@@ -27,6 +28,10 @@ SANDBOX: Sandbox | None = None
 KERNEL_DIR: str | None = None  # the job's folder for the kernel's sockets and connection file
 RELAY_PATH = RELAY_INSIDE
 TEMPLATE = None  # the worker's KernelTemplate, or None: the kernel is exec'd in the sandbox
+# the worker's command templates (the fork server: name -> KernelTemplate of `aws`/`labkit`'s
+# zygote), or None: each is forked into the sandbox before the kernel, which adopts them
+CLI_TEMPLATES: dict | None = None
+ADOPT_FOLDER = "labkit-fastcli-zygotes"  # in the sandbox's /tmp
 HOLD = ["/bin/sleep", "infinity"]  # what the sandbox runs until the kernel joins it
 HOLDER_TIMEOUT = 20.0
 
@@ -100,6 +105,34 @@ async def _holder_target(holder: subprocess.Popen) -> int:
     raise RuntimeError("the sandbox did not start in time")
 
 
+def _fork_zygotes(target: int) -> str | None:
+    """The commands' zygotes forked into the sandbox of process `target`, waiting in a folder of
+    its /tmp for the kernel to adopt them (labkit/fastcli/launcher.py: adopt). Returns that
+    folder's path inside, or None (none forked: the kernel starts its own, as before)."""
+    if not CLI_TEMPLATES or SANDBOX is None or SANDBOX.tmp is None:
+        return None
+    import shutil
+
+    outside = Path(SANDBOX.tmp) / ADOPT_FOLDER
+    inside = f"/tmp/{ADOPT_FOLDER}"
+    try:
+        shutil.rmtree(outside, ignore_errors=True)  # a kernel started again: the last sandbox's, now dead
+        outside.mkdir(mode=0o700)
+    except OSError as exc:
+        print(f"zygotes not forked: {exc}", file=sys.stderr, flush=True)
+        return None
+    forked = 0
+    for name, template in CLI_TEMPLATES.items():
+        if template is None or not template.alive():
+            continue
+        try:
+            template.fork_zygote(target, inside)
+            forked += 1
+        except Exception as exc:  # that command's zygote starts the plain way
+            print(f"{name} zygote not forked: {exc}", file=sys.stderr, flush=True)
+    return inside if forked else None
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -138,6 +171,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         holder = self.provisioner.process
         try:
             target = await _holder_target(holder)
+            adopt = _fork_zygotes(target)
+            if adopt is not None:
+                joined["env"] = {**joined["env"], "LABKIT_FASTCLI_ADOPT": adopt}
             reply = TEMPLATE.fork_kernel(target, **joined)
         except Exception:
             try:

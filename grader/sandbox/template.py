@@ -67,9 +67,24 @@ def _reap(signum, frame) -> None:
             return
 
 
-def serve(conn: socket.socket) -> None:
+def single_threaded() -> bool:
+    """Forking is safe only while this process has one thread (a lock held by another thread
+    would stay locked in the fork forever)."""
+    import threading
+
+    try:
+        tasks = len(os.listdir("/proc/self/task"))
+    except OSError:
+        tasks = 1
+    return threading.active_count() == 1 and tasks == 1
+
+
+def serve(conn: socket.socket):
     """One request per message: {"target", "env", "cwd", "argv"} -> {"kernel": its pid in the
-    sandbox} with a pidfd of the kernel attached, or {"error"}."""
+    sandbox} with a pidfd of the kernel attached, or {"error"}. A command template (PREPARED set)
+    takes {"target", "folder"} and forks the command's zygote there instead; in that zygote's
+    children, serve returns the job they run (main runs it at the top, as the zygote's own
+    main does)."""
     signal.signal(signal.SIGCHLD, _reap)
     while True:
         try:
@@ -77,11 +92,18 @@ def serve(conn: socket.socket) -> None:
         except InterruptedError:
             continue
         if not data:
-            return
+            return None
         pidfd = None
         try:
             request = json.loads(data)
-            reply, pidfd = _fork_kernel(conn, request)
+            if not single_threaded():
+                raise RuntimeError("the template is not single-threaded: it does not fork")
+            if PREPARED is not None:
+                reply, pidfd = _fork_zygote(conn, request)
+                if reply == "job":  # we are a command the zygote forked
+                    return pidfd
+            else:
+                reply, pidfd = _fork_kernel(conn, request)
         except Exception as exc:  # never take the template down: this request fails, said so
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         if pidfd is None:
@@ -123,6 +145,119 @@ def _fork_kernel(conn: socket.socket, request: dict) -> tuple[dict, int | None]:
             os.close(fd)
         return {"error": said.strip() or "the kernel's start ended before the kernel ran"}, None
     return {"kernel": int(said[1:])}, pidfds[0]
+
+
+def _fork_zygote(conn: socket.socket, request: dict):
+    """template -> joiner -> starter -> the command's zygote, listening on FOLDER/COMMAND.sock in
+    the sandbox (labkit/fastcli/zygote.py: serve_adopted) before it is reported. Returns (reply,
+    pidfd) in the template; ("job", the ChildJob) in a command the zygote forked."""
+    from grader_sandbox_nsjoin import close, open_target
+
+    fds = open_target(int(request["target"]))
+    back, there = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    pid = os.fork()
+    if pid == 0:  # the joiner
+        job = None
+        try:
+            back.close()
+            conn.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _pdeathsig(signal.SIGKILL)
+            job = _join_and_start_zygote(fds, request, there)
+        except BaseException:
+            job = None
+        if job is None:
+            os._exit(0)
+        return "job", job
+    there.close()
+    close(fds)
+    try:
+        back.settimeout(30)
+        said, pidfds, _, _ = socket.recv_fds(back, 4096, 1)
+    finally:
+        back.close()
+    said = said.decode(errors="replace")
+    if not said.startswith("K") or not pidfds:
+        for fd in pidfds:
+            os.close(fd)
+        return {"error": said.strip() or "the zygote's start ended before it listened"}, None
+    return {"zygote": int(said[1:])}, pidfds[0]
+
+
+def _join_and_start_zygote(fds: dict, request: dict, there: socket.socket):
+    from grader_sandbox_nsjoin import join
+
+    try:
+        join(fds)
+    except OSError as exc:
+        there.send(f"E cannot enter the sandbox: {exc}".encode())
+        return None
+    starter = os.fork()
+    if starter == 0:  # inside the sandbox's process namespace
+        try:
+            ready_r, ready_w = os.pipe()
+            zygote = os.fork()
+        except BaseException as exc:
+            there.send(f"E the zygote did not start: {exc}".encode())
+            os._exit(0)
+        if zygote == 0:
+            os.close(ready_r)
+            return _run_zygote(request, there, ready_w)  # returns only in the zygote's children
+        try:
+            os.close(ready_w)
+            ok = os.read(ready_r, 1)
+            if ok != b"1":
+                raise RuntimeError("it ended before listening")
+            pidfd = os.pidfd_open(zygote)
+            socket.send_fds(there, [f"K{zygote}".encode()], [pidfd])
+        except BaseException as exc:
+            try:
+                there.send(f"E the zygote did not start: {exc}".encode())
+            except OSError:
+                pass
+        finally:
+            os._exit(0)
+    os.waitpid(starter, 0)
+    return None
+
+
+def _run_zygote(request: dict, there: socket.socket, ready: int):
+    """Be the command's zygote for the kernel about to start in this sandbox, as the kernel's
+    launcher would have started it (its folder as cwd, stdout to /dev/null, stderr to its log).
+    Returns the job of a command it forked; exits when it is done or refused."""
+    zygote_module = sys.modules["_labkit_fastcli_zygote"]
+    try:
+        there.close()
+        os.setsid()  # not the template's group; the sandbox's end ends it
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        folder = str(request["folder"])
+        devnull = os.open(os.devnull, os.O_RDWR)
+        log = os.open(os.path.join(folder, f"{PREPARED.command}.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 1)
+        os.dup2(log, 2)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        listener.bind(os.path.join(folder, f"{PREPARED.command}.sock"))
+        listener.listen(64)
+        keep = sorted({listener.fileno(), ready})
+        low = 3
+        for fd in keep:  # nothing of the template's but the socket it listens on
+            os.closerange(low, fd)
+            low = fd + 1
+        os.closerange(low, _max_fd())
+        os.chdir(folder)
+        os.umask(0o022)
+        for name in [n for n in sys.modules if n.startswith("grader_sandbox_")]:
+            del sys.modules[name]
+        os.write(ready, b"1")
+        os.close(ready)
+    except BaseException:
+        os._exit(1)
+    job = zygote_module.serve_adopted(PREPARED, listener, folder)
+    if job is None:
+        os._exit(0)
+    return job
 
 
 def _join_and_start(fds: dict, request: dict, there: socket.socket) -> None:
@@ -204,16 +339,31 @@ def _max_fd() -> int:
 
 
 TEMPLATE_DIR = os.path.dirname(os.path.abspath(__file__))
+PREPARED = None  # in a command's template: labkit.fastcli's zygote, warmed (zygote.Prepared)
 
 
 def main(argv: list[str]) -> None:
+    """argv: FD WORKER_PID [cli COMMAND SCRIPT]: a kernel template, or a command's template."""
+    global PREPARED
     _pdeathsig(signal.SIGKILL)  # it ends with its worker
     conn = socket.socket(fileno=int(argv[0]))
     if os.getppid() != int(argv[1]):
         return
-    _preload()
+    if argv[2:3] == ["cli"]:
+        command, script = argv[3], argv[4]
+        sys.path[0] = os.path.dirname(os.path.realpath(script))  # as for `python SCRIPT`
+        PREPARED = sys.modules["_labkit_fastcli_zygote"].Prepared(
+            command, script, sys.executable,
+            loaded_by_caller=("_labkit_fastcli_zygote", "grader_sandbox_nsjoin", "grader_sandbox_template"))
+    else:
+        _preload()
+    if not single_threaded():
+        conn.send(b'{"error": "not single-threaded after its imports"}')
+        return
     conn.send(b'{"ready": true}')
-    serve(conn)
+    job = serve(conn)
+    if job is not None:  # a command the zygote forked: the script's end is this process's end
+        job.run()
 
 
 if __name__ == "__main__":
@@ -229,6 +379,19 @@ BOOT = ("import sys, importlib.util as u\n"
         "load('grader_sandbox_template', {template!r}).main(sys.argv[1:])\n")
 
 
+# A command's template: labkit's zygote loaded by path under the name its launcher gives it, so
+# the zygote imports what a real command imports and nothing of the grader (its own modules are
+# dropped in the fork). The marker argument names it for the leftover count (nbexec.py).
+CLI_BOOT = ("import sys, importlib.util as u\n"
+            "def load(name, path):\n"
+            "    s = u.spec_from_file_location(name, path); m = u.module_from_spec(s)\n"
+            "    sys.modules[name] = m; s.loader.exec_module(m); return m\n"
+            "load('_labkit_fastcli_zygote', {zygote!r})\n"
+            "load('grader_sandbox_nsjoin', {nsjoin!r})\n"
+            "load('grader_sandbox_template', {template!r}).main(sys.argv[1:])\n")
+CLI_MARKER = "labkit.fastcli"
+
+
 class TemplateUnavailable(RuntimeError):
     pass
 
@@ -236,15 +399,26 @@ class TemplateUnavailable(RuntimeError):
 class KernelTemplate:
     """A worker's template process (see the module's docstring). Not thread-safe: one worker."""
 
-    def __init__(self, env: dict[str, str], ready_timeout: float = 60.0):
+    def __init__(self, env: dict[str, str], ready_timeout: float = 60.0, command: tuple[str, str, str] | None = None):
+        """`command`: (name, script, interpreter) makes the template of that command's zygote
+        (labkit/fastcli) instead of a kernel template."""
         import subprocess
 
         here = os.path.dirname(os.path.abspath(__file__))
         boot = BOOT.format(nsjoin=os.path.join(here, "nsjoin.py"), template=os.path.join(here, "template.py"))
+        python, extra = sys.executable, []
+        if command is not None:
+            import labkit.fastcli
+
+            zygote = os.path.join(os.path.dirname(os.path.abspath(labkit.fastcli.__file__)), "zygote.py")
+            boot = CLI_BOOT.format(zygote=zygote, nsjoin=os.path.join(here, "nsjoin.py"),
+                                   template=os.path.join(here, "template.py"))
+            python, extra = command[2], ["cli", command[0], command[1], CLI_MARKER]
+        self.command = command[0] if command else None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", boot, str(theirs.fileno()), str(os.getpid())],
+                [python, "-c", boot, str(theirs.fileno()), str(os.getpid()), *extra],
                 env=env, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True,
                 start_new_session=True, cwd="/")
         finally:
@@ -278,6 +452,20 @@ class KernelTemplate:
             raise TemplateUnavailable(reply.get("error", "no kernel"))
         reply["pidfd"] = pidfds[0]
         return reply
+
+    def fork_zygote(self, target: int, folder: str) -> int:
+        """The command's zygote in the sandbox that process `target` is in, listening on
+        FOLDER/COMMAND.sock there (FOLDER: its path inside). Returns its pid there."""
+        if not self.alive():
+            raise TemplateUnavailable("the command's template has ended")
+        self.conn.send(json.dumps({"target": target, "folder": folder}).encode())
+        data, pidfds, _, _ = socket.recv_fds(self.conn, MAX_REQUEST, 1)
+        for fd in pidfds:
+            os.close(fd)
+        reply = json.loads(data)
+        if "error" in reply or not pidfds:
+            raise TemplateUnavailable(reply.get("error", "no zygote"))
+        return int(reply["zygote"])
 
     def close(self) -> None:
         try:

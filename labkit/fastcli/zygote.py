@@ -134,10 +134,11 @@ class EnvTrace:
             setattr(cls, name, function)
 
 
-def startup_hook_keys() -> set[bytes]:
+def startup_hook_keys(not_hooks: tuple[str, ...] = ()) -> set[bytes]:
     """Variables the interpreter's start-up hooks may read (.pth files, sitecustomize, the
     modules they loaded, e.g. coverage's COVERAGE_PROCESS_START): upper-case string literals in
-    their sources. They ran before any trace could see them."""
+    their sources. They ran before any trace could see them. `not_hooks`: names of modules loaded
+    after start-up, by the process's own code (their literals are not start-up reads)."""
     import glob
     import re
     import site
@@ -151,9 +152,9 @@ def startup_hook_keys() -> set[bytes]:
     for folder in folders:
         sources.extend(glob.glob(os.path.join(folder, "*.pth")))
     stdlib = sysconfig.get_paths().get("stdlib", "/nonexistent")
-    for module in list(sys.modules.values()):
+    for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
-        if isinstance(path, str) and not path.startswith(stdlib) and path.endswith(".py"):
+        if isinstance(path, str) and not path.startswith(stdlib) and path.endswith(".py") and name not in not_hooks:
             sources.append(path)
     keys = set()
     for path in sources:
@@ -304,7 +305,8 @@ class Request:
 
 
 class Zygote:
-    def __init__(self, command: str, script: str, listener: socket.socket, parent: int, interpreter: str):
+    def __init__(self, command: str, script: str, listener: socket.socket, parent: int, interpreter: str,
+                 startup_keys: set[bytes] | None = None):
         self.command = command
         self.script = script
         self.script_real = os.path.realpath(script)
@@ -312,7 +314,7 @@ class Zygote:
         self.listener = listener
         self.parent = parent
         self.startup_env = dict(os.environb)
-        self.startup_keys = startup_hook_keys()
+        self.startup_keys = startup_hook_keys() if startup_keys is None else startup_keys
         self.shim_dir: bytes | None = None
         self.trace: EnvTrace | None = None
         self.idle: list = []  # work for when no request waits
@@ -323,6 +325,7 @@ class Zygote:
         self.conns: dict[int, dict] = {}  # fd -> {"sock", "pid"}
         self.children: dict[int, dict] = {}  # pid -> the conn's record
         self.stopping = False
+        self.kernel_pidfd: int | None = None  # an adopted zygote watches its kernel through this
 
     # -- deciding ------------------------------------------------------------------------------
     def sensitive_keys(self, env: dict) -> set[bytes]:
@@ -357,11 +360,7 @@ class Zygote:
         return None
 
     def _comparable(self, key: bytes, value: bytes | None) -> bytes | None:
-        """PATH without the shims' own folder, which the launcher puts first once its zygotes run: a
-        command found through a shim has it, the zygote's start-up did not."""
-        if key != b"PATH" or value is None or self.shim_dir is None:
-            return value
-        return os.pathsep.encode().join(p for p in value.split(os.pathsep.encode()) if p != self.shim_dir)
+        return _comparable(key, value, self.shim_dir)
 
     # -- the loop ------------------------------------------------------------------------------
     def serve(self):
@@ -377,7 +376,7 @@ class Zygote:
         self.selector.register(self.listener, selectors.EVENT_READ, "accept")
         self.selector.register(self.wake_r, selectors.EVENT_READ, "wake")
         while not self.stopping:
-            if os.getppid() != self.parent:
+            if not self.kernel_alive():
                 break
             ready = self._ready_idle()
             events = self.selector.select(0 if ready is not None else PARENT_POLL_S)
@@ -396,6 +395,14 @@ class Zygote:
                         return job
             self._reap()
         return None
+
+    def kernel_alive(self) -> bool:
+        """Started by its kernel: its parent. Adopted (see `Prepared`): the kernel that adopted it."""
+        if self.kernel_pidfd is None:
+            return os.getppid() == self.parent
+        import select
+
+        return not select.select([self.kernel_pidfd], [], [], 0)[0]
 
     def _ready_idle(self) -> int | None:
         """The index of the first idle work that may run now."""
@@ -553,6 +560,14 @@ class Zygote:
         self.listener.close()
         os.close(self.wake_r)
         os.close(self.wake_w)
+
+
+def _comparable(key: bytes, value: bytes | None, shim_dir: bytes | None) -> bytes | None:
+    """PATH without the shims' own folder, which the launcher puts first once its zygotes run: a
+    command found through a shim has it, the zygote's start-up did not."""
+    if key != b"PATH" or value is None or shim_dir is None:
+        return value
+    return os.pathsep.encode().join(p for p in value.split(os.pathsep.encode()) if p != shim_dir)
 
 
 def _aws_config(env: dict) -> bytes | None:
@@ -779,6 +794,141 @@ def _make_stdio(present: dict):
     sys.stdin = sys.__stdin__ = streams[0]
     sys.stdout = sys.__stdout__ = streams[1]
     sys.stderr = sys.__stderr__ = streams[2]
+
+
+# -- warmed ahead, adopted by a kernel (the grader's fork server) --------------------------------
+
+ADOPT_MAGIC = b"LKA1"
+
+
+def _user_site_present() -> bool:
+    import site
+
+    try:
+        return bool(site.ENABLE_USER_SITE) and os.path.isdir(site.getusersitepackages())
+    except Exception:
+        return True  # unknown: never adopt
+
+
+class Prepared:
+    """A zygote's start-up done once, before any kernel exists, in a clean process: the grader's
+    template for this command (grader/sandbox/template.py), which forks one zygote into each
+    submission's sandbox from it; that kernel's launcher then adopts it (launcher.py) instead of
+    starting its own. All a started zygote does ahead is done here: the traced imports, every idle
+    work (awscli's parsed models; `labkit gcloud`'s imports too, paid once per template instead of
+    once per kernel), the gc freeze.
+    What only the kernel knows is checked when it adopts the fork (`refusal`): its environment must
+    agree with this process's start-up environment in every variable the interpreter's start-up or
+    an import read, and every imported file must be the one the sandbox shows; else the kernel
+    starts a zygote of its own, as without the grader."""
+
+    def __init__(self, command: str, script: str, interpreter: str, loaded_by_caller: tuple[str, ...] = ()):
+        """`loaded_by_caller`: the modules the caller loaded by path before this (this one among
+        them): they ran after the interpreter's start-up, so what they read is no start-up read."""
+        self.command, self.script, self.interpreter = command, script, interpreter
+        self.startup_env = dict(os.environb)
+        self.startup_keys = startup_hook_keys()  # for the requests, as a started zygote has them
+        self.hook_keys = startup_hook_keys(not_hooks=loaded_by_caller)  # for the adoption
+        self.user_site = _user_site_present()
+        self.trace, idle = warm_up(command, script)
+        for work in idle:  # `labkit gcloud`'s imports too (AfterFirst): once per template, not per kernel
+            try:
+                work()
+            except Exception as error:
+                log(f"warm-up ahead: {error!r}")
+        gc.collect()
+        gc.freeze()
+        self.fingerprint = {path: signature(path) for path in installation_files(script)}
+
+    def refusal(self, data: bytes, shim_dir: bytes) -> tuple[str | None, dict]:
+        """(None, the kernel's environment) if this zygote is what the kernel would have started;
+        else (why not, {})."""
+        parts = data.split(b"\0")
+        if len(parts) < 3 or parts[0] != ADOPT_MAGIC:
+            return "not an adoption request", {}
+        env = {}
+        for item in parts[3:]:
+            key, sep, value = item.partition(b"=")
+            if sep and key:
+                env[key] = value
+        if os.path.realpath(os.fsdecode(parts[1])) != os.path.realpath(self.script):
+            return "another script", {}
+        if os.fsdecode(parts[2]) != self.interpreter:
+            return "another interpreter", {}
+        if self.trace.read_all:
+            return "the warm-up read the whole environment", {}
+        keys = set(self.trace.reads) | set(STARTUP_NAMES) | self.hook_keys
+        for mapping in (env, self.startup_env):
+            keys.update(k for k in mapping if k.startswith(STARTUP_PREFIXES))
+        for key in sorted(keys):
+            if _comparable(key, env.get(key), shim_dir) != _comparable(key, self.startup_env.get(key), shim_dir):
+                return f"{os.fsdecode(key)} differs from the zygote's start-up", {}
+        if self.user_site or _user_site_present():
+            return "a user site-packages folder", {}
+        for module in list(sys.modules.values()):  # what the zygote's children will run
+            path = getattr(module, "__file__", None)
+            if isinstance(path, str) and signature(path) != self.fingerprint.get(path, signature(path)):
+                return f"{path} is not the same in the sandbox", {}
+        if threading.active_count() != 1 or _task_count() not in (None, 1):
+            return "the zygote is not single-threaded", {}
+        return None, env
+
+
+def serve_adopted(prepared: Prepared, listener: socket.socket, folder: str):
+    """In a fork of the template, inside the kernel's sandbox, listening on FOLDER/COMMAND.sock:
+    wait for the kernel to adopt it, then serve it as the zygote it would have started. Returns a
+    ChildJob in a forked child, None when refused or the kernel is gone (the caller exits)."""
+    import struct
+
+    shim_dir = os.fsencode(os.path.join(folder, "bin"))
+    while True:
+        try:
+            sock, _ = listener.accept()
+        except InterruptedError:
+            continue
+        if _same_user(sock):
+            break
+        sock.close()
+    with sock:
+        sock.settimeout(10)
+        try:
+            data = sock.recv(MAX_REQUEST)
+            pid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+            reason, env = prepared.refusal(data, shim_dir)
+            pidfd = os.pidfd_open(pid) if reason is None else None
+        except OSError as error:
+            reason, pidfd = f"the kernel's request: {error}", None
+        try:
+            sock.send(b"N" + reason.encode(errors="replace") if reason else b"Y%d" % os.getpid())
+        except OSError:
+            return None
+    if reason is not None:
+        log(f"not adopted: {reason}")
+        return None
+    zygote = Zygote(prepared.command, prepared.script, listener, os.getppid(), prepared.interpreter,
+                    startup_keys=prepared.startup_keys)
+    os.environb.clear()
+    os.environb.update(env)
+    for key, value in prepared.trace.writes:  # as the imports left a started zygote's environment
+        if value is None:
+            os.environb.pop(key, None)
+        else:
+            os.environb[key] = value
+    zygote.startup_env = env
+    zygote.shim_dir = shim_dir
+    zygote.trace = prepared.trace
+    zygote.kernel_pidfd = pidfd
+    # what it imported, as the sandbox shows it (the modules were checked at adoption; the folders
+    # on sys.path are the sandbox's own)
+    zygote.fingerprint = {path: signature(path) for path in installation_files(prepared.script)}
+    log(f"{prepared.command}: adopted by the kernel (pid {pid})")
+    job = zygote.serve()
+    if job is None:  # the kernel is gone: so are its shims (as a started zygote does)
+        import shutil
+
+        log("stopping")
+        shutil.rmtree(folder, ignore_errors=True)
+    return job
 
 
 # -- entry point --------------------------------------------------------------------------------
