@@ -49,7 +49,9 @@ def test_lab02_in_korean_with_a_korean_jupyterlab(page, lab, shots):
     setting = lab.api("GET", TRANSLATION_SETTINGS).json()["settings"]  # the user's, as saved
     assert setting.get("locale") == "ko_KR", setting
 
-    # Into ko/ and lab02.ipynb through the file browser, as a student finds it.
+    # Into ko/ and lab02.ipynb through the file browser, as a student finds it: the browser shows the
+    # index's folder (en/), so first up to the course's root
+    page.locator(".jp-FileBrowser .jp-BreadCrumbs-home").first.click()
     listing.filter(has_text="ko").first.dblclick()
     listing.filter(has_text="lab02.ipynb").first.dblclick()
     notebook_json, solved = student.solutions_for("ko", "lab02")

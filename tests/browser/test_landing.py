@@ -63,10 +63,13 @@ def test_opens_on_the_course_index_with_only_course_material(page, student_lab, 
 
     listing = page.locator(".jp-FileBrowser .jp-DirListing-content .jp-DirListing-itemText")
     listing.first.wait_for()
-    assert sorted(listing.all_inner_texts()) == ["en", "index.ipynb", "ko"]
+    # the file browser shows the index's folder, en/: the course's English notebooks (and their pictures)
+    # only (course/ itself, en/ ko/ index.ipynb, is tests/jupyter/test_student_session.py's)
+    assert sorted(listing.all_inner_texts()) == sorted(p.name for p in (COURSE / "en").iterdir()
+                                                      if not p.name.startswith("."))
 
     # A link opens the lesson, as a student clicks it.
-    landing.locator(".jp-RenderedMarkdown a[href*='en/01_containers.ipynb']").click()
+    landing.locator(".jp-RenderedMarkdown a[href*='en/01_containers.ipynb']").first.click()  # its row (Start: links it too)
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="01_containers.ipynb")
     tab.wait_for()
     tab.click()  # JupyterLab may open it behind the index
