@@ -47,7 +47,9 @@ def test_lesson01_shows_what_its_text_describes(notebook, tmp_path, monkeypatch)
         assert rows[0].split()[:2] == ["REPOSITORY", "TAG"] and rows[1].split()[:2] == ["hello", "latest"], rows
 
         # The density what-if: 64 GiB host, 0.5 GiB apps, 1 GiB guest OS -> 42 VMs, 128 containers
-        assert out["density"].split() == ["VMs:", "42", "containers:", "128"], out["density"]
+        # (said in the notebook's language: labkit/say.py)
+        expected = {"en": ["VMs:", "42", "containers:", "128"], "ko": ["VM:", "42개", "컨테이너:", "128개"]}
+        assert out["density"].split() == expected[notebook.split("/")[0]], out["density"]
         # ... and as a widget: running the cell replaces the static figure with the live one
         cell = next(c for c in nb.cells if c.id == "density_widget")
         assert [sorted(o["data"]) for o in cell.outputs] == [["application/vnd.jupyter.widget-view+json", "text/plain"]]
