@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", required=True)
     args = parser.parse_args(argv)
 
+    from labkit.cloud import botocore_loader
+
+    botocore_loader.share()  # moto's many Sessions parse botocore's JSON once (botocore_loader.py)
     gateway = Gateway(home=args.home, control_token=os.environ.pop("LABKIT_CONTROL_TOKEN", ""))
     server = make_cloud_server(HOST, args.port, gateway)
     if os.environ.get("LABKIT_CLOUD_WARM_UP", "1") != "0":  # the grader's clouds load moto only if asked
