@@ -255,7 +255,8 @@ def grade(state: WorkerState, task: dict) -> dict:
             extra = {"GRADER_CLOUD": token, "LABKIT_CLOUD_WARM_UP": "0"}
             if state.sandbox:
                 extra["LABKIT_RUNTIME_ISOLATION"] = "bwrap"
-            cloud = start_cloud(job.cloud, port=None, extra_env=extra)
+            # owned by this worker: a worker killed midway leaves no cloud behind (labkit/cloud/owner.py)
+            cloud = start_cloud(job.cloud, port=None, extra_env=extra, owner=os.getpid())
             if ON_CLOUD_START is not None:
                 ON_CLOUD_START(cloud.pid)
             if state.sandbox:
