@@ -78,13 +78,33 @@ def _course_index(path_key: tuple[str, ...]) -> dict[str, metadata.Distribution]
     that has a RECORD (an installed wheel, so its files are known)."""
     index: dict[str, metadata.Distribution] = {}
     for dist in metadata.distributions(path=list(path_key)):
-        name = dist.metadata.get("Name") if dist.metadata else None
-        if not name:
-            continue
-        key = canonicalize_name(name)
-        if key not in index and dist.read_text("RECORD") is not None:
+        key = _quick_name(dist)
+        if key is None:
+            name = dist.metadata.get("Name") if dist.metadata else None
+            if not name:
+                continue
+            key = canonicalize_name(name)
+        if key not in index and _has_record(dist):
             index[key] = dist
     return index
+
+
+def _quick_name(dist: metadata.Distribution) -> str | None:
+    """The canonical name from the dist-info folder's name, without parsing METADATA (half of a
+    build's time went to reading every distribution of the course's environment)."""
+    folder = getattr(dist, "_path", None)
+    if folder is None or not str(folder).endswith(".dist-info"):
+        return None
+    stem = Path(str(folder)).name[: -len(".dist-info")]
+    name = stem.split("-", 1)[0]
+    return canonicalize_name(name) if name and "-" in stem else None
+
+
+def _has_record(dist: metadata.Distribution) -> bool:
+    folder = getattr(dist, "_path", None)
+    if folder is not None:
+        return (Path(str(folder)) / "RECORD").is_file()
+    return dist.read_text("RECORD") is not None
 
 
 def course_distributions() -> dict[str, metadata.Distribution]:

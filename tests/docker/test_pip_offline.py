@@ -220,3 +220,22 @@ def test_digests_are_the_same_for_the_same_inputs(tmp_path):
     first = build_files(tmp_path, flask_app(), home="a")
     second = build_files(tmp_path, flask_app(), home="b")
     assert first.digest == second.digest and first.image.layer_digests == second.image.layer_digests
+
+
+def test_the_course_index_read_from_folder_names_is_the_one_metadata_gives(tmp_path):
+    # the index names distributions by their dist-info folders (no METADATA parsed): the same
+    # distribution per name as reading every METADATA, first on sys.path with a RECORD
+    import sys as _sys
+
+    from packaging.utils import canonicalize_name
+
+    from labkit.docker import pip_offline
+
+    expected = {}
+    for dist in metadata.distributions(path=_sys.path):
+        name = dist.metadata.get("Name") if dist.metadata else None
+        if name and canonicalize_name(name) not in expected and dist.read_text("RECORD") is not None:
+            expected[canonicalize_name(name)] = str(dist._path)
+    found = pip_offline._course_index(tuple(_sys.path))
+    assert {key: str(dist._path) for key, dist in found.items()} == expected
+    assert "flask" in found
