@@ -57,6 +57,11 @@ LABS = {
         "partial_score": 7,                     # the decision tree (4 shown + 3 hidden); no cloud
         "max_score": 19,                        # tree 7 + table 7.2 7 + Exercise 2's choices 5; the why by hand
     },
+    "lab08": {
+        "partial": ["fargate_functions"],
+        "partial_score": 4,                     # step 1: Fargate and Autopilot (2 shown + 4 x 0.5 hidden); no cloud
+        "max_score": 13,                        # 4 + Cloud Run 4 + a month 2 + the plot 3; Exercise 1 by hand
+    },
     "lab09": {
         "partial": ["create_apprunner"],
         "partial_score": 6,                     # App Runner (6); Exercise 5 is graded by hand
@@ -229,7 +234,7 @@ def build(lab: str, repo: Path = REPO) -> dict[str, bytes]:
         _mechanics_cases(lab, student, solution, good, add)
     add("malformed_json", _dump(good)[:-200], "not graded", None, "not valid JSON")
     {"lab02": _lab02_cases, "lab03": _lab03_cases, "lab06": _lab06_cases, "lab07": _lab07_cases,
-     "lab09": _lab09_cases}[lab](lab, student, good, add)
+     "lab08": _lab08_cases, "lab09": _lab09_cases}[lab](lab, student, good, add)
 
     files = {f"{name}/{lab}.ipynb": content for name, (content, _) in cases.items()}
     expected = {name: meta for name, (_, meta) in sorted(cases.items())}
@@ -398,6 +403,16 @@ def _lab07_cases(lab: str, student: dict, good: dict, add) -> None:
     # hidden scenarios on GCP (4 x 0.5) fail with what to reconsider; day19's AWS ones pass.
     add("wrong_tree", _rewritten(good, "choose", lambda _: LAB07_AWS_ONLY), "graded", full - 2,
         failed=["lab07.tree.wrong"])
+
+
+def _lab08_cases(lab: str, student: dict, good: dict, add) -> None:
+    full = LABS[lab]["max_score"]
+    # Cloud Run's free tier taken for compute only: every request charged from the first. The shown
+    # cases with requests fail (2), and the hidden ones with requests (3 x 0.5), the month with 3
+    # million requests (1) and the plot's Cloud Run line (1); compute past the free tier is right.
+    add("wrong_free_tier", _rewritten(good, "cloud_run_function", lambda s: s.replace(
+        "max(0, requests_per_month - CLOUD_RUN_FREE_REQUESTS)", "requests_per_month")), "graded", full - 5.5,
+        failed=["lab08.cost.wrong", "lab08.plot.values.wrong"])
 
 
 def _lab09_cases(lab: str, student: dict, good: dict, add) -> None:

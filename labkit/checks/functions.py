@@ -91,8 +91,10 @@ def defines(tree: ast.Module, name: str) -> bool:
             return True
         targets = node.targets if isinstance(node, ast.Assign) else \
             [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) and getattr(node, "value", None) is not None else []
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-            return True
+        for target in targets:  # `fig, ax = plt.subplots()` binds fig too
+            names = target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in names):
+                return True
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             if any((alias.asname or alias.name.split(".")[0]) == name for alias in node.names):
                 return True
@@ -147,8 +149,8 @@ def _bwrap_argv(bwrap: str, argv: list[str], tmp: str) -> list[str]:
     return cmd + argv
 
 
-def _limits() -> None:  # in the child, before exec
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_S, CPU_S))
+def _limits(cpu_s: int = CPU_S) -> None:  # in the child, before exec
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s))
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -160,6 +162,7 @@ def _limits() -> None:  # in the child, before exec
 CHILD = r'''
 import io, json, os, sys
 request = json.loads(sys.stdin.read())
+sys.path.extend(request.get("path", []))  # run(site_packages=True): the venv's, read-only
 out = os.fdopen(request["fd"], "w")
 null = os.open(os.devnull, os.O_RDWR)
 for fd in (0, 1, 2):
@@ -207,30 +210,60 @@ os._exit(0)
 
 
 def run(source: str, calls: list[dict] | None = None, values: list[str] | None = None,
-        sandbox: str = "auto") -> Outcome:
+        sandbox: str = "auto", site_packages: bool = False, timeout: float = TIMEOUT_S) -> Outcome:
     """Run `source` in a fresh Python, then each call {"function": name, "kwargs": {...}}, and read
     back `values` (names). `sandbox`: "auto" (bubblewrap where it runs, else a plain process),
-    "require" (bubblewrap or nothing: an infra Outcome), "none"."""
-    request = {"source": source, "calls": calls or [], "values": values or []}
+    "require" (bubblewrap or nothing: an infra Outcome), "none". `site_packages`: the course venv's
+    site-packages on sys.path (read-only, as the rest of the Python is), matplotlib drawing to no
+    screen (Agg) with its font list copied in (else each run spends seconds building it); still
+    `-I -S`: no .pth file runs, no user site, no start-up file. `timeout`: wall and CPU seconds."""
+    request = {"source": source, "calls": calls or [], "values": values or [],
+               "path": site_directories() if site_packages else []}
     bwrap = find_bwrap() if sandbox != "none" else None
     if sandbox == "require" and bwrap is None:
         return Outcome(ran=False, problem="bubblewrap (bwrap) is not installed")
     with tempfile.TemporaryDirectory(prefix="labkit-run-") as tmp:
+        if site_packages:
+            _matplotlib_cache(Path(tmp) / ".matplotlib")
         argv = [sys.executable, "-I", "-S", "-c", CHILD]
-        outcome = _run_once(_bwrap_argv(bwrap, argv, tmp) if bwrap else argv, request, tmp)
+        outcome = _run_once(_bwrap_argv(bwrap, argv, tmp) if bwrap else argv, request, tmp, timeout)
         if not outcome.ran and bwrap and sandbox == "auto" and outcome.problem.startswith("sandbox:"):
             # bwrap is there but cannot make namespaces here (inside another sandbox, a container):
             # the kernel's Check my progress runs it plainly; the grader passes "require"
-            outcome = _run_once(argv, request, tmp)
+            outcome = _run_once(argv, request, tmp, timeout)
         return outcome
 
 
-def _run_once(argv: list[str], request: dict, tmp: str) -> Outcome:
+def site_directories() -> list[str]:
+    """The venv's own site-packages (inside sys.prefix, which the sandbox already binds read-only)."""
+    import site
+    prefix = Path(sys.prefix).resolve()
+    return [d for d in site.getsitepackages() if Path(d).is_dir() and prefix in Path(d).resolve().parents]
+
+
+def _matplotlib_cache(folder: Path) -> None:
+    """Matplotlib's font list (fonts of the system and of matplotlib, both visible inside), copied
+    from this process's cache into the run's MPLCONFIGDIR; built here once if there is none."""
+    folder.mkdir()
+    try:
+        import matplotlib
+        from matplotlib import font_manager  # noqa: F401  (builds the cache when there is none)
+        for found in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
+            shutil.copyfile(found, folder / found.name)
+    except Exception:  # no matplotlib here: the child builds its own list (slower) or fails to import
+        pass
+
+
+def _run_once(argv: list[str], request: dict, tmp: str, timeout: float = TIMEOUT_S) -> Outcome:
     read_end, write_end = os.pipe()  # bwrap and Python keep inherited descriptors: the child writes here
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+    if request.get("path"):
+        home = "/tmp/run" if argv[0] != sys.executable else tmp
+        env.update({"MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.matplotlib"})
+    cpu = max(CPU_S, int(timeout))
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                env=env, cwd=tmp, pass_fds=(write_end,), preexec_fn=_limits,
+                                env=env, cwd=tmp, pass_fds=(write_end,), preexec_fn=lambda: _limits(cpu),
                                 start_new_session=True)
     except OSError as exc:
         os.close(read_end)
@@ -238,7 +271,7 @@ def _run_once(argv: list[str], request: dict, tmp: str) -> Outcome:
         return Outcome(ran=False, problem=f"could not start Python: {exc}")
     os.close(write_end)
     try:
-        stderr = proc.communicate(json.dumps({**request, "fd": write_end}).encode(), timeout=TIMEOUT_S)[1]
+        stderr = proc.communicate(json.dumps({**request, "fd": write_end}).encode(), timeout=timeout)[1]
         timed_out = False
     except subprocess.TimeoutExpired:
         _kill(proc)

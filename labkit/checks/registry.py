@@ -11,6 +11,7 @@ _MODULES = {
     "lab03": "labkit.checks.lab03",
     "lab06": "labkit.checks.lab06",
     "lab07": "labkit.checks.lab07",
+    "lab08": "labkit.checks.lab08",
     "lab09": "labkit.checks.lab09",
 }
 _REGISTERED: dict[str, Lab] = {}

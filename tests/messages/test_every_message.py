@@ -85,6 +85,8 @@ REPRESENTATIVE = {
     "second": "Do you need Kubernetes features?", "second_answer": "No",
     # what lessons 01 and 08 print (labkit/say.py): apps that fit, a dollar amount, requests a month
     "vms": 42, "containers": 128, "amount": "7.71", "requests": "3,000,000",
+    # lab 08 (cost functions): what the student's function gave and what the workload costs
+    "got": "$0.59", "want": "$0.60",
 }
 
 
