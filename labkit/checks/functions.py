@@ -63,13 +63,9 @@ def code_cells(ctx) -> list[str] | None:
                 source = cell.get("source", "")
                 cells.append("".join(source) if isinstance(source, list) else str(source))
         return cells
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    history = shell.user_ns.get("In") if shell is not None else None
-    return [s for s in history if isinstance(s, str)] if isinstance(history, list) else None
+    from labkit.checks.answers import _kernel_cells  # the kernel's cells, read as answers.py reads them
+
+    return _kernel_cells()
 
 
 def as_python(cell: str) -> str:
