@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 import pytest
 
@@ -206,6 +207,19 @@ def test_korean_terms_of_the_course(which):
             assert "검사기" in value and ("채점기" not in value or grader), key
         if grader and "checker" not in english:
             assert "채점기" in value or "채점" in value, key
+
+
+# Lesson 08 counts requests in 백만 (1백만, 3백만; its calculator's 월 요청 수(백만)); 3,000만 or 150만
+# beside it reads as another unit. Lab 08's messages and its Korean text count as the lesson does.
+ROOT = Path(__file__).resolve().parents[2]
+TEN_THOUSANDS = re.compile(r"\d(?:\d{2,}|,\d{3})만")
+
+
+def test_korean_request_counts_as_lesson_08_writes_them():
+    lab08 = {key: value for key, value in catalogue("ko").items() if key.startswith("lab08.")}
+    assert lab08 and [f"{key}: {value}" for key, value in lab08.items() if TEN_THOUSANDS.search(value)] == []
+    source = (ROOT / "src" / "labs" / "lab08.md").read_text(encoding="utf-8")
+    assert TEN_THOUSANDS.findall(source) == []
 
 
 # -- the widget and the test cell, for every outcome ----------------------------------------------
