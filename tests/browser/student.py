@@ -10,6 +10,41 @@ from tests.browser.server import ROOT
 
 
 @dataclass
+class OpenLab:
+    """A student's lab open in the tab in front, its kernel idle."""
+    notebook_json: dict      # the student version (course/LANG/LAB.ipynb)
+    solved: dict[str, str]   # cell id -> the code a student who solved the step has there
+    notebook: object         # the notebook on the page (a Locator)
+
+    def cell(self, cell_id: str):
+        return nb.cells(self.notebook).nth(nb.cell_index(self.notebook_json, cell_id))
+
+
+def open_lab(page, lab, lang: str, lab_id: str) -> OpenLab:
+    """Open `lang`/`lab_id`.ipynb as a bookmarked link does (a workspace of its own), close the news
+    prompt and wait for the kernel. JupyterLab's UI language is the caller's (set_ui_language)."""
+    notebook_json, solved = solutions_for(lang, lab_id)
+    notebook = nb.open_notebook(page, lab, f"{lang}/{lab_id}.ipynb", len(notebook_json["cells"]),
+                                workspace=f"{lab_id}-{lang}")
+    nb.dismiss_news_prompt(page)
+    nb.wait_for_kernel_idle(page)
+    return OpenLab(notebook_json, solved, notebook)
+
+
+def check_before_solving(page, lab: OpenLab, cell_ids: list[str], progress: str, shots=None) -> str:
+    """Run `cell_ids` in order as the student got them (the cells to write still hold the stub), then
+    run `progress` and press its "Check my progress": no condition may pass yet. The widget's text."""
+    for cell_id in [*cell_ids, progress]:
+        nb.run_cell(page, lab.cell(cell_id))
+        assert not nb.errors_in(lab.cell(cell_id)), f"cell {cell_id!r} failed: {nb.errors_in(lab.cell(cell_id))}"
+    conditions = nb.check_progress(page, lab.cell(progress))
+    if shots is not None:
+        shots.take(page, f"{progress}-not-yet")
+    assert conditions and not any(c.passed for c in conditions), conditions
+    return nb.widget_text(lab.cell(progress))
+
+
+@dataclass
 class LabRun:
     progress: dict[str, list[nb.Condition]] = field(default_factory=dict)  # progress cell id -> conditions
     widget_texts: list[str] = field(default_factory=list)

@@ -18,6 +18,7 @@ from tests.browser.conftest import student_server
 from tests.browser.test_lab03 import needs_korean_fonts, reset_lab_cloud, run_cells, set_ui_language, show
 
 SETUP_MS = 180_000  # the image build and push, or a deployment, under load
+SETUP = ("start", "setup_app", "setup_registry", "setup_push")  # the cells before step 1
 
 
 @pytest.fixture(scope="module")
@@ -25,19 +26,28 @@ def lab(browser, tmp_path_factory):
     yield from student_server(tmp_path_factory, "lab06")
 
 
-def test_lab06_in_english_deploy_and_url_steps_pass(page, lab, shots):
-    notebook_json, solved = student.solutions_for("en", "lab06")
+@pytest.fixture
+def opened(request, page, lab):
+    """Lab 06 in the language the test is parametrized with (indirect), JupyterLab's UI in that language,
+    from the empty cloud a lab promises (`labkit reset --lab lab06`, before and after), its setup cells
+    run (the image pushed): a student.OpenLab."""
+    lang = request.param
+    if lang == "ko":
+        needs_korean_fonts()
     reset_lab_cloud(lab, "lab06")
-    set_ui_language(lab, "en")
-    notebook = nb.open_notebook(page, lab, "en/lab06.ipynb", len(notebook_json["cells"]), workspace="lab06-en")
-    nb.dismiss_news_prompt(page)
-    nb.wait_for_kernel_idle(page)
-    cells = nb.cells(notebook)
-    cell = lambda cell_id: cells.nth(nb.cell_index(notebook_json, cell_id))
+    set_ui_language(lab, {"en": "en", "ko": "ko_KR"}[lang])
+    lab06 = student.open_lab(page, lab, lang, "lab06")
+    for cell_id in SETUP:
+        nb.run_cell(page, lab06.cell(cell_id), timeout_ms=SETUP_MS)
+        assert not nb.errors_in(lab06.cell(cell_id)), (cell_id, nb.errors_in(lab06.cell(cell_id)))
+    yield lab06
+    reset_lab_cloud(lab, "lab06")
 
-    for cell_id in ("start", "setup_app", "setup_registry", "setup_push"):
-        nb.run_cell(page, cell(cell_id), timeout_ms=SETUP_MS)
-        assert not nb.errors_in(cell(cell_id)), (cell_id, nb.errors_in(cell(cell_id)))
+
+@pytest.mark.parametrize("opened", ["en"], indirect=True)
+def test_lab06_in_english_deploy_and_url_steps_pass(page, opened, shots):
+    notebook_json, solved, notebook, cell = opened.notebook_json, opened.solved, opened.notebook, opened.cell
+
     for cell_id in ("deploy_v1", "service_url"):
         nb.replace_cell_text(page, cell(cell_id), solved[cell_id])
     shown = run_cells(page, notebook, notebook_json, ["deploy_v1", "list_v1"])
@@ -54,19 +64,11 @@ def test_lab06_in_english_deploy_and_url_steps_pass(page, lab, shots):
         widget = nb.widget_text(cell(progress))
         assert text("progress.all_passed", "en") in widget and expected in widget, widget
         assert not nb.HANGUL.search(widget), f"the English lab's widget speaks English: {widget!r}"
-    reset_lab_cloud(lab, "lab06")
 
 
-def test_lab06_in_korean_canary_step_tells_then_passes(page, lab, shots):
-    needs_korean_fonts()
-    notebook_json, solved = student.solutions_for("ko", "lab06")
-    reset_lab_cloud(lab, "lab06")
-    set_ui_language(lab, "ko_KR")
-    notebook = nb.open_notebook(page, lab, "ko/lab06.ipynb", len(notebook_json["cells"]), workspace="lab06-ko")
-    nb.dismiss_news_prompt(page)
-    nb.wait_for_kernel_idle(page)
-    cells = nb.cells(notebook)
-    cell = lambda cell_id: cells.nth(nb.cell_index(notebook_json, cell_id))
+@pytest.mark.parametrize("opened", ["ko"], indirect=True)
+def test_lab06_in_korean_canary_step_tells_then_passes(page, opened, shots):
+    notebook_json, solved, notebook, cell = opened.notebook_json, opened.solved, opened.notebook, opened.cell
 
     def type_and_run(cell_id: str) -> str:
         nb.replace_cell_text(page, cell(cell_id), solved[cell_id])
@@ -74,9 +76,6 @@ def test_lab06_in_korean_canary_step_tells_then_passes(page, lab, shots):
         assert not [e for e in nb.errors_in(cell(cell_id)) if "Traceback" in e], nb.errors_in(cell(cell_id))
         return nb.output_text(cell(cell_id))
 
-    for cell_id in ("start", "setup_app", "setup_registry", "setup_push"):
-        nb.run_cell(page, cell(cell_id), timeout_ms=SETUP_MS)
-        assert not nb.errors_in(cell(cell_id)), (cell_id, nb.errors_in(cell(cell_id)))
     assert "v1: digest: sha256:" in nb.output_text(cell("setup_push"))
 
     # Steps 1-3 as the student types them: v1, its URL, v2 with no traffic
@@ -110,4 +109,3 @@ def test_lab06_in_korean_canary_step_tells_then_passes(page, lab, shots):
     widget = nb.widget_text(cell("progress_canary"))
     assert text("progress.all_passed", "ko") in widget and "요청 로그를 보면" in widget, widget
     run_cells(page, notebook, notebook_json, ["canary"])
-    reset_lab_cloud(lab, "lab06")
