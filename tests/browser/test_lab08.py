@@ -1,7 +1,7 @@
 """Lab 08 (cost functions, a month on each service, the plot; no local cloud) as a student meets it
 in JupyterLab. In Korean: every code cell run in order with the solution typed into the four cells a
 student writes, each step's "Check my progress" pressed and passing, its workloads said in Korean
-(request counts as lesson 08 writes them: 3백만). In English, more cheaply: step 1's button pressed
+(request counts in 만, as lesson 08 writes them: 300만). In English, more cheaply: step 1's button pressed
 while the functions are still the placeholder says so in English. The whole lab runs in both
 languages, kernel and grader agreeing, in tests/notebooks/test_lab08.py; the grader's samples grade
 it, Exercise 1 (written) by hand."""
@@ -24,7 +24,7 @@ def test_lab08_in_korean_the_typed_solution_passes_every_step(page, student_lab,
     for widget in run.widget_texts:
         assert text("progress.all_passed", "ko") in widget and nb.HANGUL.search(widget), widget
     cloud_run = run.widget_texts[1]
-    assert "하루 8시간 바쁨, 한 달 요청 3백만 건" in cloud_run, cloud_run
+    assert "하루 8시간 바쁨, 한 달 요청 300만 건" in cloud_run, cloud_run
     assert nb.errors_in(lab.cell("draw_plot")) == []
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from .markdown_parts import anchor, parse
+from .markdown_parts import SPAN_RE, anchor, parse
 
 # English number words a Korean sentence may write as digits, because Korean counts with a digit
 # and a counter: "scale down to zero" is "0개까지 줄어듭니다" (Cloud Run's Korean docs write
@@ -25,6 +25,16 @@ NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", 
                      "september", "october", "november", "december"], start=1)}}
 NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.I)
 LANG_FOLDER_RE = re.compile(r"^((?:\.\./)?)(en|ko)/")
+# Korean counts in 만 (ten thousands): "3 million requests" is "요청 300만 건", "a million" is "100만",
+# "30 million" is "3,000만" (the seed's and lesson 08's Korean). An English count of millions is
+# compared as the number Korean writes before 만.
+MILLION_RE = re.compile(r"\b(\d+(?:\.\d+)?|a|one) million\b", re.I)
+
+
+def _in_man(count: str) -> str:
+    """The number Korean writes before 만 for `count` million: 1 -> 100, 1.5 -> 150, 30 -> 3,000."""
+    value = 1.0 if count.lower() in ("a", "one") else float(count)
+    return f"{round(value * 100):,}"
 
 
 def notebook_pairs(result) -> list[tuple[str, list[tuple[dict, dict]]]]:
@@ -92,6 +102,9 @@ def compare_cells(en_text: str, ko_text: str) -> list[str]:
         problems.append(f"link targets only in English {sorted((en_links - ko_links).elements())}, "
                         f"only in Korean {sorted((ko_links - en_links).elements())}")
     en_numbers, ko_numbers = _numbers(en), _numbers(ko)
+    millions = MILLION_RE.findall(SPAN_RE.sub(" ", en.prose))
+    en_numbers -= Counter(m for m in millions if m[0].isdigit())
+    en_numbers += Counter(_in_man(m) for m in millions)
     words = Counter(NUMBER_WORDS[w.lower()] for w in NUMBER_WORD_RE.findall(en.prose))
     lost = en_numbers - ko_numbers
     added = ko_numbers - en_numbers - words
@@ -163,6 +176,11 @@ def test_allowances_are_as_small_as_they_say():
     # a month's name may be its number; another month may not
     assert compare_cells("Closed since 30 April 2026.", "2026년 4월 30일부터 닫혔습니다.") == []
     assert compare_cells("Closed since 30 April 2026.", "2026년 3월 30일부터 닫혔습니다.")
+    # millions are counted in 만 in Korean, and only as many as the English says
+    assert compare_cells("3 million requests, then 1.5 million and a million.", "요청 300만 건, 그다음 150만 건과 100만 건.") == []
+    assert compare_cells("30 million requests a month.", "한 달 요청 3,000만 건.") == []
+    assert compare_cells("3 million requests.", "요청 3백만 건.")
+    assert compare_cells("3 million requests.", "요청 30만 건.")
     # the landing page's en/ and ko/ folders are one target; a different notebook is not
     assert compare_cells("[a](en/lab02.ipynb)", "[가](ko/lab02.ipynb)") == []
     assert compare_cells("[a](en/lab02.ipynb)", "[가](ko/lab03.ipynb)")

@@ -209,17 +209,18 @@ def test_korean_terms_of_the_course(which):
             assert "채점기" in value or "채점" in value, key
 
 
-# Lesson 08 counts requests in 백만 (1백만, 3백만; its calculator's 월 요청 수(백만)); 3,000만 or 150만
-# beside it reads as another unit. Lab 08's messages and its Korean text count as the lesson does.
+# Korean counts in 만 (ten thousands), as the seed's Korean and lesson 08 do: 100만, 300만, 150만,
+# 3,000만, never 1백만, 3백만, 1.5백만 or 3천만. Lab 08's messages and its Korean text count the same way.
 ROOT = Path(__file__).resolve().parents[2]
-TEN_THOUSANDS = re.compile(r"\d(?:\d{2,}|,\d{3})만")
+MILLIONS_IN_BAEKMAN = re.compile(r"\d(?:\.\d+)?\s*[백천]만|요청 백만")
 
 
 def test_korean_request_counts_as_lesson_08_writes_them():
     lab08 = {key: value for key, value in catalogue("ko").items() if key.startswith("lab08.")}
-    assert lab08 and [f"{key}: {value}" for key, value in lab08.items() if TEN_THOUSANDS.search(value)] == []
-    source = (ROOT / "src" / "labs" / "lab08.md").read_text(encoding="utf-8")
-    assert TEN_THOUSANDS.findall(source) == []
+    assert lab08 and [f"{key}: {value}" for key, value in lab08.items() if MILLIONS_IN_BAEKMAN.search(value)] == []
+    for source in ("src/labs/lab08.md", "src/lessons/08_pricing.md"):
+        assert MILLIONS_IN_BAEKMAN.findall((ROOT / source).read_text(encoding="utf-8")) == [], source
+    assert "300만 건" in catalogue("ko")["lab08.case.run_busy"]
 
 
 # -- the widget and the test cell, for every outcome ----------------------------------------------
