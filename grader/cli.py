@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fork-server", action="store_true",
                    help="fork each sandbox's `aws`/`labkit` command servers from templates made once per worker "
                         "(faster; same as GRADER_FORK_SERVER=1; see grader/README.md, Speed)")
+    p.add_argument("--no-fork-server", action="store_true",
+                   help="start each sandbox's command servers the plain way (same as GRADER_FORK_SERVER=0)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="grade on the workers of this Dask scheduler (e.g. tcp://host:8786) instead of local "
                         "processes (--jobs is then ignored); see grader/README.md")
@@ -132,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             timeout = args.timeout or _configured_timeout(course)
             if args.fork_server:  # the workers read it (grader/worker.py: fork_server_wanted)
                 os.environ["GRADER_FORK_SERVER"] = "1"
+            elif args.no_fork_server:
+                os.environ["GRADER_FORK_SERVER"] = "0"
             if args.scheduler:
                 try:
                     from grader.distributed import autograde as autograde_on_cluster

@@ -241,28 +241,13 @@ def grade(state: WorkerState, task: dict) -> dict:
         _fresh_gradebook(state)
 
         t = time.monotonic()
+        token = task.get("token") or secrets.token_hex(8)
+        task["token"] = token
         try:
-            from labkit.cloud.process import start_cloud
-
-            token = task.get("token") or secrets.token_hex(8)
-            task["token"] = token
-            # the cloud carries a mark of its own: a pool whose worker died before reporting the
-            # cloud still finds it (kill_leftovers(..., clouds=True))
-            # LABKIT_CLOUD_WARM_UP=0: moto is imported on the first request that needs it, not at
-            # start (0.6 CPU-s per submission; lab 02 and its checks use labkit's ECR alone)
-            # and where submissions are sandboxed, so is every container the cloud runs for them
-            # (LABKIT_RUNTIME_ISOLATION=bwrap: a container never runs as a plain process there)
-            extra = {"GRADER_CLOUD": token, "LABKIT_CLOUD_WARM_UP": "0"}
-            if state.sandbox:
-                extra["LABKIT_RUNTIME_ISOLATION"] = "bwrap"
-            # owned by this worker: a worker killed midway leaves no cloud behind (labkit/cloud/owner.py)
-            cloud = start_cloud(job.cloud, port=None, extra_env=extra, owner=os.getpid())
-            if ON_CLOUD_START is not None:
-                ON_CLOUD_START(cloud.pid)
-            if state.sandbox:
-                from grader.sandbox.relay import serve_outside
-
-                relay = serve_outside(str(job.socket), cloud.port)
+            if getattr(state.checks_lab, "cloud", True):
+                cloud, relay = _start_cloud(state, job, token)
+            else:  # a lab whose checks read the notebook alone (Lab(cloud=False): labs 07, 08)
+                cloud = _NoCloud()
         except Exception as exc:
             results.set_status(res, NEEDS_REGRADE, "reason.cloud_start", error=_one_line(exc))
             return outcome
@@ -271,7 +256,8 @@ def grade(state: WorkerState, task: dict) -> dict:
 
         t = time.monotonic()
         before = state.fingerprint
-        run = _run_nbgrader(state, student, submitted, res["language"], job, cloud.port, task["token"])
+        run = _run_nbgrader(state, student, submitted, res["language"], job, cloud.port, task["token"],
+                            relay=relay is not None)
         timing["nbgrader"] = round(time.monotonic() - t, 3)
         res["nbgrader"] = {"success": run["success"], "log_tail": run["log_tail"]}
         for note in run["notes"]:
@@ -310,11 +296,57 @@ def grade(state: WorkerState, task: dict) -> dict:
     finally:
         if relay is not None:
             relay.close()
-        if cloud is not None:
+        if cloud is not None and cloud.pid:
             _stop_cloud(cloud)
         job.remove()
         shutil.rmtree(course.root / "submitted", ignore_errors=True)
         timing["total"] = round(time.monotonic() - started, 3)
+
+
+def _start_cloud(state: WorkerState, job: Job, token: str):
+    """The submission's private cloud and, in a sandbox, the relay to it: (cloud, relay or None)."""
+    from labkit.cloud.process import start_cloud
+
+    # the cloud carries a mark of its own: a pool whose worker died before reporting the
+    # cloud still finds it (kill_leftovers(..., clouds=True))
+    # LABKIT_CLOUD_WARM_UP=0: moto is imported on the first request that needs it, not at
+    # start (0.6 CPU-s per submission; lab 02 and its checks use labkit's ECR alone)
+    # and where submissions are sandboxed, so is every container the cloud runs for them
+    # (LABKIT_RUNTIME_ISOLATION=bwrap: a container never runs as a plain process there)
+    extra = {"GRADER_CLOUD": token, "LABKIT_CLOUD_WARM_UP": "0"}
+    if state.sandbox:
+        extra["LABKIT_RUNTIME_ISOLATION"] = "bwrap"
+    # owned by this worker: a worker killed midway leaves no cloud behind (labkit/cloud/owner.py)
+    cloud = start_cloud(job.cloud, port=None, extra_env=extra, owner=os.getpid())
+    if ON_CLOUD_START is not None:
+        ON_CLOUD_START(cloud.pid)
+    if not state.sandbox:
+        return cloud, None
+    from grader.sandbox.relay import serve_outside
+
+    try:
+        return cloud, serve_outside(str(job.socket), cloud.port)
+    except Exception:
+        _stop_cloud(cloud)
+        raise
+
+
+class _NoCloud:
+    """A lab whose record says it needs no cloud (its checks read the notebook alone): nothing is
+    started for it (~0.3-0.5 CPU-s and 0.2 s per submission). Its kernel's environment still names
+    a port, where nothing listens (none in its sandbox: no relay), as a stopped cloud would be."""
+
+    pid = 0
+
+    def __init__(self):
+        from labkit.cloud.process import free_port
+        from labkit.config import HOST
+
+        self.port = free_port()
+        self.endpoint = f"http://{HOST}:{self.port}"
+
+    def healthy(self, timeout: float = 1.0) -> bool:
+        return True  # the checks never ask it
 
 
 def _refresh(state: WorkerState) -> dict:
@@ -447,7 +479,7 @@ def _cell_label(submitted: dict, index) -> str:
 
 
 def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, job: Job, port: int,
-                  token: str) -> dict:
+                  token: str, relay: bool = True) -> dict:
     """nbgrader autograde with the kernel pointed at this submission's cloud (in its sandbox when
     the machine has one); the outcome decided from what GuardedExecute recorded, not from
     guessing at a 0."""
@@ -460,7 +492,7 @@ def _run_nbgrader(state: WorkerState, student: str, submitted: dict, lang: str, 
     saved = dict(os.environ)
     if state.sandbox:
         sandboxed.SANDBOX = Sandbox(job.root, writable=[job.run, job.labkit, job.kernel], home=job.home,
-                                    tmp=job.tmp, relay=(port, job.socket))
+                                    tmp=job.tmp, relay=(port, job.socket) if relay else None)
         sandboxed.KERNEL_DIR = str(job.kernel)
         sandboxed.TEMPLATE = state.kernel_template()
         sandboxed.CLI_TEMPLATES = state.cli_templates() if sandboxed.TEMPLATE is not None else None
