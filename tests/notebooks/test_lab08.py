@@ -9,66 +9,15 @@ from __future__ import annotations
 
 import ast
 import copy
-import json
-import time
-from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from labkit.checks import lab08
-from labkit.checks.core import CheckContext
 from labkit.checks.registry import get_lab
-
-ROOT = Path(__file__).resolve().parents[2]
-STEPS = ("fargate", "cloud_run", "monthly", "plot")
-
-# Appended to an executed notebook: the kernel's own verdict on every condition, hidden ones included.
-KERNEL_VERDICT = """
-import json
-from labkit.checks.progress import run_step
-print("VERDICT" + json.dumps({s: [[r.condition, r.passed, r.key] for r in run_step("lab08", s, include_hidden=True)]
-                              for s in %r}))
-""" % (STEPS,)
-
-
-def _execute(nb, tmp_path: Path, monkeypatch, name: str, run_all: bool = False):
-    work = tmp_path / name
-    work.mkdir()
-    monkeypatch.setenv("JPY_SESSION_NAME", str(work / "lab08.ipynb"))
-    monkeypatch.delenv("LABKIT_LANG", raising=False)
-    nbformat.write(nb, work / "lab08.ipynb")
-    client = NotebookClient(nb, timeout=90, kernel_name="python3", allow_errors=not run_all,
-                            resources={"metadata": {"path": str(work)}})
-    started = time.monotonic()
-    try:
-        client.execute()
-    except CellExecutionError:
-        assert run_all
-    return nb, time.monotonic() - started
-
-
-def _errors(nb) -> list[str]:
-    return [f"{c.get('id')}: {o.get('ename')}: {o.get('evalue')}" for c in nb.cells for o in c.get("outputs", [])
-            if o.get("output_type") == "error"]
-
-
-def _kernel_verdict(nb) -> dict:
-    text = "".join(o.get("text", "") for o in nb.cells[-1].get("outputs", []) if o.get("output_type") == "stream")
-    return json.loads(text.split("VERDICT", 1)[1])
-
-
-def _grader_verdict(nb) -> dict:
-    ctx = CheckContext("http://127.0.0.1:9", home=None, notebook=json.loads(nbformat.writes(nb)))
-    return {s.id: [[r.condition, r.passed, r.key] for r in s.run(ctx, include_hidden=True)] for s in get_lab("lab08").steps}
-
-
-def _with_verdict(nb):
-    nb = copy.deepcopy(nb)
-    nb.cells.append(nbformat.v4.new_code_cell(KERNEL_VERDICT, id="kernel-verdict"))
-    return nb
+from tests.notebooks.function_labs import (execute, grader_context, grader_verdict, kernel_verdict, read, solved_run,
+                                           steps, where_run_all_stops, with_verdict)
+from tests.notebooks.runner import errors
 
 
 def _cell(nb, grade_id: str):
@@ -77,12 +26,10 @@ def _cell(nb, grade_id: str):
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_the_solved_lab_passes_every_test_cell_and_kernel_and_grader_agree(tmp_path, monkeypatch, lang):
-    solution = nbformat.read(ROOT / "solutions" / lang / "lab08.ipynb", as_version=4)
-    nb, seconds = _execute(_with_verdict(solution), tmp_path, monkeypatch, f"solved-{lang}")
-    assert _errors(nb) == []
-    kernel = _kernel_verdict(nb)
+    nb, kernel, grader, seconds = solved_run("lab08", lang, tmp_path, monkeypatch, timeout=90)
+    assert errors(nb) == []
     assert all(passed for results in kernel.values() for _, passed, _ in results), kernel
-    assert kernel == _grader_verdict(solution)
+    assert kernel == grader
     assert seconds < 45, f"the solved lab 08 took {seconds:.1f} s"
     print(f"lab08 solution ({lang}) executed in {seconds:.2f} s")
 
@@ -90,7 +37,7 @@ def test_the_solved_lab_passes_every_test_cell_and_kernel_and_grader_agree(tmp_p
 def test_the_setup_cell_gives_the_price_files_figures_under_the_checks_names():
     """One source: the setup cell reads prices.yaml through labkit.pricing, with the names (and the
     price each stands for) that the checks put before the student's cells."""
-    start = _cell(nbformat.read(ROOT / "course" / "en" / "lab08.ipynb", as_version=4), "start").source
+    start = _cell(read("course", "en", "lab08"), "start").source
     assigned = {}
     for node in ast.parse(start).body:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
@@ -100,17 +47,10 @@ def test_the_setup_cell_gives_the_price_files_figures_under_the_checks_names():
 
 
 def test_run_all_on_the_untouched_korean_lab_stops_at_step_1_in_korean(tmp_path, monkeypatch):
-    student = nbformat.read(ROOT / "course" / "ko" / "lab08.ipynb", as_version=4)
-    nb, _ = _execute(student, tmp_path, monkeypatch, "untouched-ko", run_all=True)
-    failed = [c for c in nb.cells if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
-    assert [_cell_id(c) for c in failed] == ["fargate"]
-    said = "\n".join(o.get("evalue", "") + "".join(o.get("traceback", [])) for o in failed[0].outputs)
+    failed, said = where_run_all_stops("lab08", "ko", tmp_path, monkeypatch)
+    assert failed == ["fargate"]
     assert "1단계 · 시간 단위로 계산하는 Fargate와 GKE Autopilot" in said and "아직 아무것도 반환하지 않습니다" in said, said
     assert "Traceback" not in said
-
-
-def _cell_id(cell) -> str:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or cell.get("id")
 
 
 TYPED_PRICE = '''
@@ -136,14 +76,13 @@ ax.set_ylabel("USD a month")
 def test_kernel_and_grader_agree_on_wrong_answers(tmp_path, monkeypatch):
     """Fargate with Spot forgotten and Autopilot with the cluster fee the free tier covers; a plot
     whose x axis does not say hours and whose Cloud Run line leaves the requests out."""
-    solution = nbformat.read(ROOT / "solutions" / "en" / "lab08.ipynb", as_version=4)
-    nb = copy.deepcopy(solution)
+    nb = read("solutions", "en", "lab08")
     _cell(nb, "fargate_functions").source = TYPED_PRICE
     _cell(nb, "draw_plot").source = BAD_PLOT
-    executed, _ = _execute(_with_verdict(nb), tmp_path, monkeypatch, "wrong")
-    kernel = _kernel_verdict(executed)
-    assert kernel == _grader_verdict(nb)
-    failed = {cond: key for step in STEPS for cond, passed, key in kernel[step] if not passed}
+    executed, _ = execute(with_verdict(nb, "lab08"), "lab08", tmp_path, monkeypatch, "wrong", timeout=90)
+    kernel = kernel_verdict(executed)
+    assert kernel == grader_verdict(nb, "lab08")
+    failed = {cond: key for step in steps("lab08") for cond, passed, key in kernel[step] if not passed}
     assert failed == {"autopilot_cost.autopilot_seed": "lab08.cost.wrong", "autopilot_cost.autopilot_month": "lab08.cost.wrong",
                       "fargate_cost.fargate_spot": "lab08.cost.wrong", "plot.labels": "lab08.plot.labels.x",
                       "plot.values": "lab08.plot.values.wrong"}
@@ -151,13 +90,13 @@ def test_kernel_and_grader_agree_on_wrong_answers(tmp_path, monkeypatch):
 
 def test_a_helper_in_another_cell_is_missing_for_kernel_and_grader_alike():
     """The checks run only the cells that define the functions: a helper elsewhere is a NameError."""
-    solution = nbformat.read(ROOT / "solutions" / "en" / "lab08.ipynb", as_version=4)
+    solution = read("solutions", "en", "lab08")
     nb = copy.deepcopy(solution)
     at = nb.cells.index(_cell(nb, "cloud_run_function"))
     nb.cells.insert(at, nbformat.v4.new_code_cell("def seconds(h):\n    return h * 3600 * DAYS_PER_MONTH\n"))
     _cell(nb, "cloud_run_function").source = _cell(solution, "cloud_run_function").source.replace(
         "busy_hours_per_day * 3600 * DAYS_PER_MONTH", "seconds(busy_hours_per_day)")
-    ctx = CheckContext("http://127.0.0.1:9", home=None, notebook=json.loads(nbformat.writes(nb)))
+    ctx = grader_context(nb)
     results = get_lab("lab08").step("cloud_run").run(ctx, include_hidden=True)
     assert {(r.key, r.params.get("missing")) for r in results} == {("lab08.raised.name", "seconds")}
     assert len(results) == 6  # every case of the step, shown and hidden, says so
