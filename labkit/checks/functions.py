@@ -32,6 +32,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labkit.checks.core import INFRA, Result
+
 TIMEOUT_S = 5.0
 CPU_S = 5
 MEMORY_BYTES = 1 << 30
@@ -243,7 +245,10 @@ def _matplotlib_cache(folder: Path) -> None:
     folder.mkdir()
     try:
         import matplotlib
-        from matplotlib import font_manager  # noqa: F401  (builds the cache when there is none)
+        # Imported for its side effect: importing font_manager loads matplotlib's font list, writing
+        # fontlist-*.json into the cache folder when there is none yet (seconds, once per machine), so
+        # that the glob below finds it and the child (which cannot write this folder) never rebuilds it.
+        from matplotlib import font_manager  # noqa: F401
         for found in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
             shutil.copyfile(found, folder / found.name)
     except Exception:  # no matplotlib here: the child builds its own list (slower) or fails to import
@@ -327,3 +332,45 @@ class Other:
 
     def __str__(self) -> str:
         return self.repr
+
+
+# -- what the checks say about a run -----------------------------------------------------------------
+# Labs 07 and 08 grade functions and values this module runs; what stops a step, or one call, reads
+# the same in both. Each lab's messages: `{lab}.cell.timeout`, `{lab}.cell.name_error`,
+# `{lab}.cell.error` for the cell, `{prefix}.raised(.name)` for a call.
+
+def sandbox_for(ctx) -> str:
+    """run()'s `sandbox=` for a check: the grader (it reads the submitted notebook) never runs student
+    code unsandboxed where a sandbox exists; a kernel runs it sandboxed where it can."""
+    if ctx.notebook is not None:
+        return "require" if find_bwrap() else "none"
+    return "auto"
+
+
+def run_problem(outcome: Outcome, cid: str, lab: str, name: str, timeout: float = TIMEOUT_S) -> list[Result]:
+    """The one Result that stops a step when the cell defining `name` did not run to its end: our
+    side could not run it (infra), it ran out of time, or it raised (a NameError says which name is
+    missing); [] when it ran."""
+    if not outcome.ran:
+        return [Result(cid, False, "check.crashed", kind=INFRA, params={"error": outcome.problem})]
+    if outcome.timed_out:
+        return [Result(cid, False, f"{lab}.cell.timeout", params={"name": name, "seconds": int(timeout)})]
+    if outcome.error:
+        key = f"{lab}.cell.name_error" if outcome.missing else f"{lab}.cell.error"
+        return [Result(cid, False, key, params={"name": name, "error": outcome.error, "missing": outcome.missing or "?"})]
+    return []
+
+
+def raised(reply: dict, cid: str, prefix: str, points: float, params: dict) -> list[Result]:
+    """The Result for one call that raised (`reply` has "error"): `{prefix}.raised.name` when a
+    NameError says which name is missing, else `{prefix}.raised`."""
+    key = f"{prefix}.raised.name" if reply.get("missing") else f"{prefix}.raised"
+    return [Result(cid, False, key, points=points,
+                   params={**params, "error": reply["error"], "missing": reply.get("missing") or "?"})]
+
+
+def shown(value) -> str:
+    """A value as the student reads it in a message: text as it is, anything else as Python writes
+    it, cut to 80 characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

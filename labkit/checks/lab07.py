@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass
 
 from labkit.checks import functions
-from labkit.checks.core import INFRA, CheckContext, Lab, Result, Step, condition
+from labkit.checks.functions import shown
+from labkit.checks.core import CheckContext, Lab, Result, Step, condition
 from labkit.messages import message_value
 
 CHOOSE, TABLE, EXERCISE = "choose", "USE_CASES", "EXERCISE2"
@@ -38,14 +39,6 @@ def words(name) -> frozenset[str] | None:
 def accepts(accepted: list[str], answer) -> bool:
     mine = words(answer)
     return bool(mine) and any(mine == words(a) for a in accepted)
-
-
-def shown(value) -> str:
-    """A value as the student reads it in a message: text as it is, anything else as Python writes it."""
-    if isinstance(value, str):
-        return value if len(value) <= 80 else value[:77] + "..."
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # -- 7.1: the decision tree -------------------------------------------------------------------------------
@@ -112,16 +105,8 @@ def _run_tree(ctx: CheckContext) -> tuple[str | None, functions.Outcome | None]:
         if source is None:
             return None, None
         calls = [{"function": CHOOSE, "kwargs": s.kwargs} for s in [*SHOWN, *HIDDEN]]
-        return source, functions.run(source, calls=calls, sandbox=_sandbox(ctx))
+        return source, functions.run(source, calls=calls, sandbox=functions.sandbox_for(ctx))
     return ctx.cached("lab07:tree", compute)
-
-
-def _sandbox(ctx: CheckContext) -> str:
-    """The grader (it reads the submitted notebook) never runs student code unsandboxed where a
-    sandbox exists; a kernel runs it sandboxed where it can."""
-    if ctx.notebook is not None:
-        return "require" if functions.find_bwrap() else "none"
-    return "auto"
 
 
 MISSING = {"tree": "lab07.tree.missing", "table": "lab07.table.missing", "exercise": "lab07.exercise.missing"}
@@ -131,16 +116,7 @@ def _cell_problem(outcome: functions.Outcome | None, source: str | None, prefix:
     """The one failure that stops a whole step, or [] when the cell ran."""
     if source is None:
         return [Result(f"{prefix}.defined", False, MISSING[prefix], params={"name": name})]
-    if not outcome.ran:
-        return [Result(f"{prefix}.defined", False, "check.crashed", kind=INFRA, params={"error": outcome.problem})]
-    if outcome.timed_out:
-        return [Result(f"{prefix}.defined", False, "lab07.cell.timeout",
-                       params={"name": name, "seconds": int(functions.TIMEOUT_S)})]
-    if outcome.error:
-        key = "lab07.cell.name_error" if outcome.missing else "lab07.cell.error"
-        return [Result(f"{prefix}.defined", False, key,
-                       params={"name": name, "error": outcome.error, "missing": outcome.missing or "?"})]
-    return []
+    return functions.run_problem(outcome, f"{prefix}.defined", "lab07", name)
 
 
 @condition(points=0)
@@ -165,9 +141,7 @@ def _scenario_condition(scenario: Scenario, points: float):
                   "reconsider": message_value(scenario.reconsider)}
         cid = f"tree.{scenario.id}"
         if "error" in reply:
-            key = "lab07.tree.raised.name" if reply.get("missing") else "lab07.tree.raised"
-            return [Result(cid, False, key, points=points,
-                           params={**params, "error": reply["error"], "missing": reply.get("missing") or "?"})]
+            return functions.raised(reply, cid, "lab07.tree", points, params)
         chose = functions.unplain(reply["value"])
         if chose is None:
             return [Result(cid, False, "lab07.tree.nothing", points=points, params=params)]
@@ -215,7 +189,7 @@ def _run_value(ctx: CheckContext, name: str):
         source = functions.defining_cell(functions.code_cells(ctx) or [], name)
         if source is None:
             return None, None
-        return source, functions.run(source, values=[name], sandbox=_sandbox(ctx))
+        return source, functions.run(source, values=[name], sandbox=functions.sandbox_for(ctx))
     return ctx.cached(f"lab07:value:{name}", compute)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from labkit import pricing
 from labkit.checks import functions
-from labkit.checks.core import INFRA, CheckContext, Lab, Result, Step, condition
+from labkit.checks.core import CheckContext, Lab, Result, Step, condition
 from labkit.messages import message_value
 
 # The setup cell's constants: name -> (group, price) in prices.yaml. DAYS_PER_MONTH is days_in("month").
@@ -76,12 +76,7 @@ def close(answer, cost: pricing.Cost) -> bool:
 
 
 def dollars(x) -> str:
-    return f"${x:,.2f}" if isinstance(x, (int, float)) and not isinstance(x, bool) else functions_shown(x)
-
-
-def functions_shown(value) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return f"${x:,.2f}" if isinstance(x, (int, float)) and not isinstance(x, bool) else functions.shown(x)
 
 
 @dataclass(frozen=True)
@@ -141,14 +136,6 @@ NEEDS = {"fargate_cost": ["fargate_cost"], "autopilot_cost": ["autopilot_cost"],
          "monthly_costs": ["fargate_cost", "cloud_run_cost", "monthly_costs"]}
 
 
-def _sandbox(ctx: CheckContext) -> str:
-    """The grader (it reads the submitted notebook) never runs student code unsandboxed where a
-    sandbox exists; a kernel runs it sandboxed where it can."""
-    if ctx.notebook is not None:
-        return "require" if functions.find_bwrap() else "none"
-    return "auto"
-
-
 def _program(ctx: CheckContext, names: list[str]) -> tuple[str | None, str | None]:
     """(the price constants and the cells defining `names`, in the notebook's order; the first name
     no cell defines)."""
@@ -171,7 +158,7 @@ def _run_function(ctx: CheckContext, function: str):
         if source is None:
             return missing, None
         calls = [{"function": function, "kwargs": c.kwargs} for c in CASES if c.function == function]
-        return None, functions.run(source, calls=calls, sandbox=_sandbox(ctx))
+        return None, functions.run(source, calls=calls, sandbox=functions.sandbox_for(ctx))
     return ctx.cached(f"lab08:{function}", compute)
 
 
@@ -179,14 +166,7 @@ def _problem(ctx: CheckContext, function: str, cid: str) -> list[Result]:
     missing, outcome = _run_function(ctx, function)
     if missing is not None:
         return [Result(cid, False, "lab08.missing", params={"name": missing})]
-    if not outcome.ran:
-        return [Result(cid, False, "check.crashed", kind=INFRA, params={"error": outcome.problem})]
-    if outcome.timed_out:
-        return [Result(cid, False, "lab08.cell.timeout", params={"name": function, "seconds": int(functions.TIMEOUT_S)})]
-    if outcome.error:
-        key = "lab08.cell.name_error" if outcome.missing else "lab08.cell.error"
-        return [Result(cid, False, key, params={"name": function, "error": outcome.error, "missing": outcome.missing or "?"})]
-    return []
+    return functions.run_problem(outcome, cid, "lab08", function)
 
 
 def _gate(functions_: list[str], step: str):
@@ -216,16 +196,14 @@ def _case_condition(case: Case, points: float):
         params = {"scenario": message_value(case.said), "call": case.call}
         cid = f"{case.function}.{case.id}"
         if "error" in reply:
-            key = "lab08.raised.name" if reply.get("missing") else "lab08.raised"
-            return [Result(cid, False, key, points=points,
-                           params={**params, "error": reply["error"], "missing": reply.get("missing") or "?"})]
+            return functions.raised(reply, cid, "lab08", points, params)
         got = functions.unplain(reply["value"])
         if case.function != "monthly_costs":
             ok = close(got, want)
             return [Result(cid, ok, "lab08.cost.ok" if ok else "lab08.cost.wrong", points=points,
                            params={**params, "got": dollars(got), "want": dollars(want.rounded)})]
         if not isinstance(got, dict) or set(got) != set(want):
-            return [Result(cid, False, "lab08.monthly.shape", points=points, params={**params, "got": functions_shown(got)})]
+            return [Result(cid, False, "lab08.monthly.shape", points=points, params={**params, "got": functions.shown(got)})]
         wrong = [s for s in want if not close(got[s], want[s])]
         shown = ", ".join(f"{s} {dollars(got[s])}" for s in want)
         expect = ", ".join(f"{s} {dollars(want[s].rounded)}" for s in want)
@@ -263,7 +241,7 @@ def _run_plot(ctx: CheckContext):
         if source is None:
             return missing, None
         return None, functions.run(source + "\n" + INSPECT, calls=[{"function": "_lab08_figure", "kwargs": {}}],
-                                   sandbox=_sandbox(ctx), site_packages=True, timeout=PLOT_TIMEOUT_S)
+                                   sandbox=functions.sandbox_for(ctx), site_packages=True, timeout=PLOT_TIMEOUT_S)
     return ctx.cached("lab08:plot", compute)
 
 
@@ -282,13 +260,9 @@ def plot_ready(ctx: CheckContext) -> list[Result]:
     missing, outcome = _run_plot(ctx)
     if missing is not None:
         return [Result("plot.defined", False, "lab08.missing", params={"name": missing})]
-    if not outcome.ran:
-        return [Result("plot.defined", False, "check.crashed", kind=INFRA, params={"error": outcome.problem})]
-    if outcome.timed_out:
-        return [Result("plot.defined", False, "lab08.cell.timeout", params={"name": FIGURE, "seconds": int(PLOT_TIMEOUT_S)})]
-    if outcome.error:
-        key = "lab08.cell.name_error" if outcome.missing else "lab08.cell.error"
-        return [Result("plot.defined", False, key, params={"name": FIGURE, "error": outcome.error, "missing": outcome.missing or "?"})]
+    problem = functions.run_problem(outcome, "plot.defined", "lab08", FIGURE, timeout=PLOT_TIMEOUT_S)
+    if problem:
+        return problem
     figure = _figure(ctx)
     if "axes" not in figure:
         return [Result("plot.defined", False, "lab08.plot.not_figure",
