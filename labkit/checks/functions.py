@@ -246,8 +246,8 @@ def _matplotlib_cache(folder: Path) -> None:
     try:
         import matplotlib
         # Imported for its side effect: importing font_manager loads matplotlib's font list, writing
-        # fontlist-*.json into the cache folder when there is none yet (seconds, once per machine), so
-        # that the glob below finds it and the child (which cannot write this folder) never rebuilds it.
+        # fontlist-*.json into this process's cache folder when there is none yet (seconds, once), so
+        # the glob below finds one to copy and no run's child has to build its own (seconds every run).
         from matplotlib import font_manager  # noqa: F401
         for found in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
             shutil.copyfile(found, folder / found.name)
