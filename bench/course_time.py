@@ -4,15 +4,18 @@ notebook tests run them (issue 11's measure: all of it in both languages, goal <
 
     .venv/bin/python bench/course_time.py [--jobs 2] [--only 06_serverless,lab06] [--json FILE]
 
-Prints each notebook's wall time (cloud start + kernel + cells) and whether a cell failed, then the
-sum and the wall time of the whole run with `--jobs` notebooks at a time. A notebook's own cells are
-run as they are: nothing is skipped or shortened.
+Prints each notebook's wall time (cloud start + kernel + cells), its CPU seconds and whether a cell
+failed, then the sums and the wall time of the whole run with `--jobs` notebooks at a time. CPU-s is
+what load does not change: the notebook's process and every process of its that was waited for (the
+cloud, the kernel and what they reaped; a process left to init is not counted, so it is a lower
+bound; the process's own start and imports are in it, not in the wall time). A notebook's own cells are run as they are: nothing is skipped or shortened.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -70,13 +73,19 @@ def run_one(notebook: Path) -> dict:
         finally:
             cloud.stop()
         return {"notebook": str(notebook.relative_to(ROOT)), "seconds": round(time.monotonic() - began, 2),
-                "errors": errors}
+                "cpu_s": round(cpu_seconds(), 2), "errors": errors}
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of its children that were waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def measured(notebook: Path) -> dict:
     done = subprocess.run([sys.executable, __file__, "--one", str(notebook)], capture_output=True, text=True)
     if done.returncode != 0:
-        return {"notebook": str(notebook.relative_to(ROOT)), "seconds": None,
+        return {"notebook": str(notebook.relative_to(ROOT)), "seconds": None, "cpu_s": None,
                 "errors": [done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -100,14 +109,16 @@ def main() -> int:
         results = list(pool.map(measured, chosen))
     wall = time.monotonic() - began
     for r in results:
-        shown = f"{r['seconds']:7.1f} s" if r["seconds"] is not None else "  failed"
+        shown = f"{r['seconds']:7.1f} s {r['cpu_s']:7.1f} CPU-s" if r["seconds"] is not None else "  failed" + " " * 18
         print(f"{shown}  {r['notebook']}" + (f"   errors: {', '.join(r['errors'])}" if r["errors"] else ""))
     total = sum(r["seconds"] or 0 for r in results)
+    cpu = sum(r["cpu_s"] or 0 for r in results)
     load = os.getloadavg()[0]
-    print(f"\n{len(results)} notebooks: {total:.1f} s one after the other; {wall:.1f} s wall with {args.jobs} at a time "
-          f"(load average {load:.1f} at the end)")
+    print(f"\n{len(results)} notebooks: {total:.1f} s one after the other, {cpu:.1f} CPU-s; {wall:.1f} s wall with "
+          f"{args.jobs} at a time (load average {load:.1f} at the end)")
     if args.json:
-        args.json.write_text(json.dumps({"results": results, "sum_s": total, "wall_s": wall, "jobs": args.jobs}, indent=1))
+        args.json.write_text(json.dumps({"results": results, "sum_s": total, "cpu_s": cpu, "wall_s": wall,
+                                         "jobs": args.jobs}, indent=1))
     return 1 if any(r["errors"] or r["seconds"] is None for r in results) else 0
 
 
