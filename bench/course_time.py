@@ -8,7 +8,8 @@ Prints each notebook's wall time (cloud start + kernel + cells), its CPU seconds
 failed, then the sums and the wall time of the whole run with `--jobs` notebooks at a time. CPU-s is
 what load does not change: the notebook's process and every process of its that was waited for (the
 cloud, the kernel and what they reaped; a process left to init is not counted, so it is a lower
-bound; the process's own start and imports are in it, not in the wall time). A notebook's own cells are run as they are: nothing is skipped or shortened.
+bound; the process's own start and imports are in it, not in the wall time). A notebook's own
+cells are run as they are: nothing is skipped or shortened.
 """
 from __future__ import annotations
 
