@@ -133,3 +133,52 @@ def test_the_health_checker_stops_on_reset(cloud, elbv2, network, upstream):
     requests.post(cloud.endpoint + "/_labkit/reset", headers={"X-Labkit-Token": TOKEN}, timeout=30)
     thread.join(timeout=3)
     assert not thread.is_alive() and cloud.state.ingress.routes() == []
+
+
+def test_a_target_whose_app_comes_up_late_is_healthy_once_it_answers_not_an_interval_later(cloud, elbv2, network):
+    """A task is registered once its process runs, before its app listens: the closed port is probed
+    again between the regular checks (uncounted), so the target is healthy a moment after the app
+    answers; a port that stays closed turns `unhealthy` only after the regular checks (2, 1 s apart)."""
+    import http.server
+    import socket
+    import threading
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate")
+
+        def log_message(self, *args):
+            pass
+
+    late, never = free_port(), free_port()
+    lb = alb(elbv2, network)
+    _, vpc = network
+    tg = elbv2.create_target_group(Name="late", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip",
+                                   HealthCheckPath="/health")["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": p} for p in (late, never)])
+    started = time.monotonic()
+    listen(elbv2, lb, (tg, 1))
+    assert sorted(health_of(elbv2, tg)) == sorted([(late, "initial", "Elb.InitialHealthChecking"),
+                                                   (never, "initial", "Elb.InitialHealthChecking")])
+    time.sleep(0.3)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", late), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        up = time.monotonic()
+        wait_for(lambda: (late, "healthy", None) in health_of(elbv2, tg), timeout=3, what="the late app healthy")
+        assert time.monotonic() - up < 0.6  # not the 1 s interval after the first check
+        assert cloud.hit(lb["DNSName"], 4) == {"late": 4}  # only the healthy one gets traffic
+        wait_for(lambda: (never, "unhealthy", "Target.FailedHealthChecks") in health_of(elbv2, tg), timeout=4,
+                 what="the closed port unhealthy")
+        assert time.monotonic() - started > 0.9  # its failures counted at the regular checks only
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -195,18 +195,33 @@ class DataPlane:
                 if tg is None or not tg.in_use or not tg.health.enabled:
                     continue
                 for reg in regs.values():
-                    if reg.state in (DRAINING, UNUSED, UNAVAILABLE) or reg.next_check > now:
+                    if reg.state in (DRAINING, UNUSED, UNAVAILABLE):
                         continue
-                    reg.next_check = now + timescale.interval_s(tg.health.interval_s)  # not twice at once
-                    jobs.append((arn, reg, tg.health, reg.address, tg.health.port_for(reg.port)))
+                    if reg.next_check <= now:
+                        reg.next_check = now + timescale.interval_s(tg.health.interval_s)  # not twice at once
+                        reg.retry_at = None
+                        jobs.append((arn, reg, tg.health, reg.address, tg.health.port_for(reg.port), False))
+                    elif reg.retry_at is not None and reg.retry_at <= now:
+                        reg.retry_at = None
+                        jobs.append((arn, reg, tg.health, reg.address, tg.health.port_for(reg.port), True))
         return jobs
 
-    def finish_check(self, tg_arn: str, reg: Registration, check, outcome, now: float) -> None:
+    def finish_check(self, tg_arn: str, reg: Registration, check, outcome, now: float,
+                     retry: bool = False) -> None:
+        """A check's outcome. A retry (a new target's uncounted probe, timescale.py) counts only when it
+        passes; a regular check that a new target's closed port failed schedules one."""
         with self.lock:
             current = self._targets.get(tg_arn, {}).get(reg.key) is reg
             if current and reg.state not in (DRAINING, UNUSED, UNAVAILABLE):
-                health.record(reg, check, outcome)
-                reg.next_check = now + timescale.interval_s(check.interval_s)
+                if retry and not outcome.ok:
+                    if reg.state == INITIAL:
+                        reg.retry_at = now + timescale.NEW_TARGET_RETRY_S
+                else:
+                    health.record(reg, check, outcome)
+                    if not retry:
+                        reg.next_check = now + timescale.interval_s(check.interval_s)
+                    refused = outcome is health.FAILED and reg.state == INITIAL
+                    reg.retry_at = now + timescale.NEW_TARGET_RETRY_S if refused else None
             reg.checked.set()
 
     def next_check_at(self) -> float | None:
@@ -219,6 +234,8 @@ class DataPlane:
                         times.append(reg.drain_until)
                     elif tg is not None and tg.in_use and tg.health.enabled and reg.state not in (UNUSED, UNAVAILABLE):
                         times.append(reg.next_check)
+                        if reg.retry_at is not None:
+                            times.append(reg.retry_at)
             return min(times) if times else None
 
 

@@ -4,7 +4,8 @@ HealthCheckPort every HealthCheckIntervalSeconds, and moves it between the state
 reference as the Application Load Balancer guide says ("Health checks for target groups"):
 
 - a new target is `initial` (Elb.RegistrationInProgress until its first check ends, then
-  Elb.InitialHealthChecking); it must pass one check to be `healthy`;
+  Elb.InitialHealthChecking); it must pass one check to be `healthy` (while its port refuses, it is
+  probed again between checks, uncounted: timescale.py);
 - UnhealthyThresholdCount failures in a row make a target `unhealthy` (reason of the last failure:
   Target.ResponseCodeMismatch, Target.Timeout or Target.FailedHealthChecks), HealthyThresholdCount
   passes in a row make it `healthy` again;
@@ -132,9 +133,9 @@ class HealthChecker:
         """Run every check that is due; returns how long to sleep until the next one."""
         now = time.monotonic()
         for job in self.plane.due_checks(now):
-            tg_arn, reg, check, address, port = job
+            tg_arn, reg, check, address, port, retry = job
             outcome = probe(address, port, check)
-            self.plane.finish_check(tg_arn, reg, check, outcome, time.monotonic())
+            self.plane.finish_check(tg_arn, reg, check, outcome, time.monotonic(), retry)
         upcoming = self.plane.next_check_at()
         if upcoming is None:
             return IDLE_WAIT_S

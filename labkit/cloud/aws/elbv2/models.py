@@ -94,6 +94,7 @@ class Registration:
     passes: int = 0
     failures: int = 0
     next_check: float = 0.0
+    retry_at: float | None = None  # a new target that refused: probed again then, uncounted (timescale.py)
     drain_until: float | None = None
     checked: threading.Event = field(default_factory=threading.Event)  # set by the first finished check
 
