@@ -10,8 +10,10 @@ rename or link to decides where the cloud connects. The agent starts the contain
 - runs `{"op": "exec", "argv": [...], "timeout": 30}` requests in the container (ECS Exec), with
   the container's files, environment and working folder, answering the exit code and output;
 - with --port N=FD (bubblewrap: the container has its own network), answers each connection to
-  that socket with a connection to 127.0.0.1:N in the container's network, handed over as a file
-  descriptor (SCM_RIGHTS): the cloud then talks to the app itself, no byte passes through here;
+  that socket with SPARES new TCP sockets of the container's network, not yet connected, handed
+  over as file descriptors (SCM_RIGHTS): a socket belongs to the network it was made in, so the
+  cloud connects each to 127.0.0.1:N there itself and talks to the app, no byte passes through here,
+  and one exchange serves SPARES connections (the lesson's Flask closes every connection);
 - with --parent-fd (a plain process), kills the command's process group when that pipe closes:
   the cloud process died, even by SIGKILL.
 It exits with the command's exit status (128 + N when a signal N ended it), as docker reports it.
@@ -29,6 +31,7 @@ import sys
 import threading
 
 CHUNK = 1 << 16
+SPARES = 32  # sockets handed over per exchange (network.py connects them, one per connection)
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
              signal.SIGWINCH)
 PR_SET_PDEATHSIG = 1
@@ -60,32 +63,18 @@ def pump(src: socket.socket, dst: socket.socket) -> None:
                 pass
 
 
-def _hand_over(conn: socket.socket, port: int, timeout: float = 0.25) -> None:
-    """Connect to the app's port and hand the connection to the cloud on `conn`; nothing handed
-    (the cloud sees none) when nothing listens. Run in the accept loop: a connect on loopback to a
-    listening port completes at once (the kernel's backlog), so no thread per connection; only a
-    connect that waits (a full backlog) moves to a thread of its own."""
-    app = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # no create_connection: no name lookup
+def _hand_over(conn: socket.socket, count: int = 0) -> None:
+    """Hand the cloud on `conn` SPARES (or `count`) unconnected TCP sockets of this network."""
+    made = []
     try:
-        app.settimeout(timeout)
-        app.connect(("127.0.0.1", port))
-    except TimeoutError:
-        app.close()
-        if timeout < 5:
-            threading.Thread(target=_hand_over, args=(conn, port, 5.0), daemon=True).start()
-            return
-        conn.close()
-        return
-    except OSError:  # nothing listens (yet): the cloud gets no connection
-        app.close()
-        conn.close()
-        return
-    try:
-        socket.send_fds(conn, [b"\x01"], [app.fileno()])
-    except OSError:
+        for _ in range(count or SPARES):
+            made.append(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        socket.send_fds(conn, [b"\x01"], [s.fileno() for s in made])
+    except OSError:  # out of file descriptors, or the cloud went: it sees none, as a refused connection
         pass
     finally:
-        app.close()
+        for sock in made:
+            sock.close()
         conn.close()
 
 
@@ -246,7 +235,7 @@ def main(argv: list[str]) -> int:
         threading.Thread(target=_watch_parent, args=(parent_fd,), daemon=True).start()
     threading.Thread(target=_serve, args=(control, _control), daemon=True).start()
     for port, listener in relays:
-        threading.Thread(target=_serve, args=(listener, _hand_over, port), kwargs={"threaded": False},
+        threading.Thread(target=_serve, args=(listener, _hand_over), kwargs={"threaded": False},
                          daemon=True).start()
     listeners = [control] + [listener for _, listener in relays]
     while True:

@@ -5,17 +5,17 @@ loopback), so two containers both publishing 8080 are both reachable on 8080. Wh
 cannot be bound (macOS has only 127.0.0.1), a container gets 127.0.0.1 and free host ports.
 
 With a network namespace of its own (bubblewrap), a published port is a listener outside on
-ADDRESS:PORT. For each connection to it the relay asks the agent inside, over the unix socket
-RUN/pPORT.sock (in a folder of the cloud's; the agent got it already listening), for a connection
-to 127.0.0.1:PORT in the container's network: the agent connects and hands the socket over
-(SCM_RIGHTS, agent.py), and the relay copies bytes between the two. The ingress skips even the
-relay: `connect(address, port)` asks the agent directly, so a service URL's request costs the
-container no copy and no thread of the agent's.
+ADDRESS:PORT. For each connection to it the relay connects to 127.0.0.1:PORT in the container's
+network with a socket made there: the agent hands them over, unconnected, a batch at a time, over
+the unix socket RUN/pPORT.sock (in a folder of the cloud's; the agent got it already listening;
+SCM_RIGHTS, agent.py), and the relay copies bytes between the two. The ingress skips even the
+relay: `connect(address, port)` takes such a socket and connects it, so a service URL's request
+costs the container no copy and no work of the agent's, and the cloud one system call to connect
+(the agent's exchange, once per SPARES connections: the lesson's Flask closes each one).
 """
 from __future__ import annotations
 
 import functools
-import os
 import random
 import socket
 import threading
@@ -25,6 +25,8 @@ from labkit.cloud.runtime.agent import pump  # the agent runs by path in a conta
 
 PREFIX = "127.0.1."
 FALLBACK = "127.0.0.1"
+CONNECT_S = 5.0     # a connect to a container's app waits this long at most (its backlog full)
+MAX_SPARES = 64     # sockets taken from one agent exchange at most (agent.py SPARES hands 32)
 _relays: dict[tuple[str, int], "Relay"] = {}  # (address, host port) -> its relay, for connect()
 _relays_lock = threading.Lock()
 
@@ -39,17 +41,23 @@ def connect(address: str, port: int, timeout: float) -> socket.socket:
     return socket.create_connection((address, port), timeout=timeout)
 
 
-def _received_socket(fds: list[int]) -> socket.socket:
-    """The one TCP socket the agent handed over; anything else is closed and refused."""
-    for extra in fds[1:]:
-        os.close(extra)
+def _received_sockets(fds: list[int]) -> list[socket.socket]:
+    """The TCP sockets the agent handed over; anything else is closed and refused."""
     if not fds:
-        raise ConnectionRefusedError("nothing listens on the container's port")
-    sock = socket.socket(fileno=fds[0])
-    if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.type != socket.SOCK_STREAM:
-        sock.close()
-        raise ConnectionRefusedError("the container's agent handed over something other than a TCP connection")
-    return sock
+        raise ConnectionRefusedError("the container's agent handed over no socket")
+    taken, refused = [], False
+    for fd in fds:
+        sock = socket.socket(fileno=fd)
+        if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.type != socket.SOCK_STREAM:
+            sock.close()
+            refused = True
+        else:
+            taken.append(sock)
+    if refused:
+        for sock in taken:
+            sock.close()
+        raise ConnectionRefusedError("the container's agent handed over something other than a TCP socket")
+    return taken
 
 
 @functools.lru_cache(maxsize=1)
@@ -144,9 +152,14 @@ def _join(conn: socket.socket, relay: "Relay") -> None:
 class Relay:
     """ADDRESS:HOST_PORT on the host -> one published port of one container (through its agent)."""
 
-    def __init__(self, address: str, host_port: int, socket_path: Path, bound: socket.socket | None = None):
+    def __init__(self, address: str, host_port: int, socket_path: Path, bound: socket.socket | None = None,
+                 port: int | None = None):
         self.socket_path = str(socket_path)
         self.key = (address, host_port)
+        self.port = host_port if port is None else port  # the app's port inside the container
+        self._spares: list[socket.socket] = []  # unconnected sockets of the container's network (agent.py)
+        self._spares_lock = threading.Lock()
+        self._closed = False
         if bound is None:
             bound = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -158,14 +171,30 @@ class Relay:
         threading.Thread(target=self._serve, daemon=True, name=f"relay-{address}:{host_port}").start()
 
     def open(self, timeout: float) -> socket.socket:
-        """A new connection to the app's port inside the container, made by the agent and handed over."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as inner:
-            inner.settimeout(timeout)
-            inner.connect(self.socket_path)
-            _, fds, _, _ = socket.recv_fds(inner, 1, 4)
-        sock = _received_socket(fds)
+        """A new connection to the app's port inside the container (ConnectionRefusedError when nothing
+        listens there), on a socket of the container's network. Its connect waits CONNECT_S at most
+        (a full backlog), as the agent's own connect used to."""
+        sock = self._spare(timeout)
+        try:
+            sock.settimeout(min(timeout, CONNECT_S))
+            sock.connect(("127.0.0.1", self.port))
+        except BaseException:
+            sock.close()
+            raise
         sock.settimeout(timeout)
         return sock
+
+    def _spare(self, timeout: float) -> socket.socket:
+        with self._spares_lock:
+            if not self._spares:
+                if self._closed:
+                    raise ConnectionRefusedError("the container is gone")
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as inner:
+                    inner.settimeout(timeout)
+                    inner.connect(self.socket_path)
+                    _, fds, _, _ = socket.recv_fds(inner, 1, MAX_SPARES)
+                self._spares = _received_sockets(fds)
+            return self._spares.pop()
 
     def _serve(self) -> None:
         while True:
@@ -179,6 +208,11 @@ class Relay:
         with _relays_lock:
             if _relays.get(self.key) is self:
                 del _relays[self.key]
+        with self._spares_lock:
+            self._closed = True
+            spares, self._spares = self._spares, []
+        for sock in spares:
+            sock.close()
         try:
             self.listener.shutdown(socket.SHUT_RDWR)
         except OSError:

@@ -194,7 +194,7 @@ class Runtime:
                     handed.append(_listen(run_dir / f"p{port}.sock"))
                     relay_fds[port] = handed[-1].fileno()
                     relay = Relay(container.address, host_port, run_dir / f"p{port}.sock",
-                                  bound=container.reserved.pop(port, None))
+                                  bound=container.reserved.pop(port, None), port=port)
                     container.cleanup.append(relay.close)
                 how = launching.bwrap_launch(iso, plan, view, lower=image_root if iso.overlay else None, etc_dir=etc,
                                              hostname=cid, control_fd=handed[0].fileno(), relay_fds=relay_fds,
