@@ -14,8 +14,9 @@ rename or link to decides where the cloud connects. The agent starts the contain
   over as file descriptors (SCM_RIGHTS): a socket belongs to the network it was made in, so the
   cloud connects each to 127.0.0.1:N there itself and talks to the app, no byte passes through here,
   and one exchange serves SPARES connections (the lesson's Flask closes every connection);
-- with --parent-fd (a plain process), kills the command's process group when that pipe closes:
-  the cloud process died, even by SIGKILL.
+- with --parent-fd, kills the command's process group when that pipe closes: the cloud process
+  died, even by SIGKILL (a plain process has nothing else; under bubblewrap it backs up
+  --die-with-parent, which misses a cloud that dies before bwrap has set it).
 It exits with the command's exit status (128 + N when a signal N ended it), as docker reports it.
 """
 from __future__ import annotations

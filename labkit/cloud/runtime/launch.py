@@ -200,19 +200,27 @@ class Launch:
     pass_fds: tuple[int, ...] = ()
 
 
-def agent_options(control_fd: int, relay_fds: dict[int, int]) -> tuple[list[str], tuple[int, ...]]:
+def agent_options(control_fd: int, relay_fds: dict[int, int],
+                  parent_fd: int | None = None) -> tuple[list[str], tuple[int, ...]]:
     """The agent's socket options and the file descriptors to hand it (see agent.py)."""
     options = ["--control-fd", str(control_fd)]
     for port, fd in relay_fds.items():
         options += ["--port", f"{port}={fd}"]
-    return options, (control_fd, *relay_fds.values())
+    fds = (control_fd, *relay_fds.values())
+    if parent_fd is not None:
+        options += ["--parent-fd", str(parent_fd)]
+        fds += (parent_fd,)
+    return options, fds
 
 
 def bwrap_launch(iso: Isolation, plan: Plan, view: View, *, lower: Path | None, etc_dir: Path, hostname: str,
-                 control_fd: int, relay_fds: dict[int, int], standin: StandIn | None) -> Launch:
+                 control_fd: int, relay_fds: dict[int, int], standin: StandIn | None,
+                 parent_fd: int | None = None) -> Launch:
     """bubblewrap over the image: `view.root` bound writable as `/` (a container's own copy), or,
     with `lower`, a tmpfs overlay on the cached rootfs. `relay_fds`: container port -> a listening
-    unix socket the agent relays to that port."""
+    unix socket the agent relays to that port. `parent_fd`: the read end of a pipe the cloud holds
+    open; the agent ends the container when it closes. --die-with-parent alone misses a cloud that
+    dies while bwrap starts (before its prctl), which left a container running under pid 1."""
     env = dict(plan.env)
     path = python_path(plan, standin)
     if path:
@@ -229,7 +237,7 @@ def bwrap_launch(iso: Isolation, plan: Plan, view: View, *, lower: Path | None, 
     for name in ("hosts", "hostname"):
         cmd += ["--ro-bind", str(etc_dir / name), f"/etc/{name}"]
     cmd += ["--ro-bind", str(AGENT), AGENT_INSIDE, "--dir", plan.workdir, "--chdir", plan.workdir, "--"]
-    options, fds = agent_options(control_fd, relay_fds)
+    options, fds = agent_options(control_fd, relay_fds, parent_fd)
     cmd += [str(local_python()), "-I", "-S", AGENT_INSIDE, *options]
     return Launch(argv=[*cmd, "--", *plan.argv], env=env, cwd="/", pass_fds=fds)
 

@@ -181,6 +181,9 @@ class Runtime:
             # the agent's sockets, listening before it starts, in a folder the container never sees
             handed = [_listen(run_dir / "agent.sock")]
             container.cleanup.append(lambda: [handle.close() for handle in handed])
+            read_end, write_end = os.pipe()  # the agent's line to this process: closes when it dies
+            handed.append(_Fd(read_end))
+            container.cleanup.append(lambda: os.close(write_end))
             if iso.bwrap:
                 root = image_root if iso.overlay else copy_rootfs(image_root, folder / "rootfs")
                 view = launching.host_view(root, standin)
@@ -198,14 +201,11 @@ class Runtime:
                     container.cleanup.append(relay.close)
                 how = launching.bwrap_launch(iso, plan, view, lower=image_root if iso.overlay else None, etc_dir=etc,
                                              hostname=cid, control_fd=handed[0].fileno(), relay_fds=relay_fds,
-                                             standin=standin)
+                                             standin=standin, parent_fd=read_end)
             else:
                 _free_reserved(container)  # the app binds them itself (the sitecustomize maps its binds)
                 root = copy_rootfs(image_root, folder / "rootfs")
                 container.plain_root = root
-                read_end, write_end = os.pipe()  # the agent's line to this process: closes when it dies
-                handed.append(_Fd(read_end))
-                container.cleanup.append(lambda: os.close(write_end))
                 how = launching.plain_launch(plan, root, address=container.address, ports=container.ports,
                                              standin=standin, control_fd=handed[0].fileno(), parent_fd=read_end)
             container.run_dir = run_dir

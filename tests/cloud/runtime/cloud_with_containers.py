@@ -1,9 +1,11 @@
 """A real local-cloud process (labkit.cloud.server's main) that, once up, pushes a small image into
 its own ECR and starts two containers of it from a thread that then ends; prints one JSON line
 {"containers": [...]} when both answer HTTP. Used by test_no_orphans.py:
-`python cloud_with_containers.py HOME PORT MARKER`."""
+`python cloud_with_containers.py HOME PORT MARKER [--no-die-with-parent]`; the last starts bwrap
+without --die-with-parent, as a cloud that dies before bwrap has set it leaves it."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import threading
@@ -43,7 +45,18 @@ class WithContainers(Gateway):
                                           "answers": bool(c.http_get(8080))} for c in containers]}), flush=True)
 
 
+def without_die_with_parent(bwrap_launch):
+    def launch(*args, **kwargs):
+        how = bwrap_launch(*args, **kwargs)
+        return dataclasses.replace(how, argv=[arg for arg in how.argv if arg != "--die-with-parent"])
+    return launch
+
+
 if __name__ == "__main__":
     home, port, MARKER = sys.argv[1:4]
+    if "--no-die-with-parent" in sys.argv[4:]:
+        from labkit.cloud.runtime import launch as launching
+
+        launching.bwrap_launch = without_die_with_parent(launching.bwrap_launch)
     server.Gateway = WithContainers
     sys.exit(server.main(["--port", port, "--home", home]))

@@ -42,11 +42,16 @@ def free_port() -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to find the processes")
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-def test_no_container_process_outlives_the_cloud(isolation, tmp_path, how):
+@pytest.mark.parametrize("how,extra", [(signal.SIGKILL, []), (signal.SIGTERM, []),
+                                       (signal.SIGKILL, ["--no-die-with-parent"])],
+                         ids=["SIGKILL", "SIGTERM", "SIGKILL-before-bwrap-set-die-with-parent"])
+def test_no_container_process_outlives_the_cloud(isolation, tmp_path, how, extra):
+    """The third case: bwrap without --die-with-parent, as when the cloud dies before bwrap sets
+    it; the agent's pipe from the cloud still ends the container."""
     marker = uuid.uuid4().hex
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cloud = subprocess.Popen([sys.executable, str(SCRIPT), str(tmp_path / "home"), str(free_port()), marker],
+    cloud = subprocess.Popen([sys.executable, str(SCRIPT), str(tmp_path / "home"), str(free_port()), marker,
+                              *extra],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     try:
         line = ""
