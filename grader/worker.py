@@ -105,8 +105,10 @@ class WorkerState:
         self.fork_server = fork_server
         self.cli = {}
         self.cli_failed: set[str] = set()
+        self.clouds, self.clouds_off = None, os.environ.get("GRADER_CLOUD_TEMPLATE", "1") == "0"
         self.kernel_template()
         self.cli_templates()
+        self.cloud_template()
 
     def kernel_template(self):
         """The worker's kernel template (grader/sandbox/template.py), started again if it ended;
@@ -128,6 +130,35 @@ class WorkerState:
             self.template = None
         return self.template
 
+
+    def cloud_extra_env(self) -> dict[str, str]:
+        """What every cloud of this worker has in its environment besides the worker's own.
+        LABKIT_CLOUD_WARM_UP=0: moto is imported on the first request that needs it, not at start
+        (0.6 CPU-s per submission; lab 02 and its checks use labkit's ECR alone); where submissions
+        are sandboxed, so is every container the cloud runs for them (LABKIT_RUNTIME_ISOLATION=bwrap:
+        a container never runs as a plain process there)."""
+        extra = {"LABKIT_CLOUD_WARM_UP": "0"}
+        if self.sandbox:
+            extra["LABKIT_RUNTIME_ISOLATION"] = "bwrap"
+        return extra
+
+    def cloud_template(self):
+        """The worker's cloud template (labkit/cloud/template.py: the cloud's code imported once,
+        each submission's cloud forked from it), started again if it ended; None with
+        GRADER_CLOUD_TEMPLATE=0, for a lab without a cloud, or where it cannot start (clouds are then
+        started the plain way)."""
+        if self.clouds_off or not getattr(self.checks_lab, "cloud", True):
+            return None
+        if self.clouds is not None and self.clouds.alive():
+            return self.clouds
+        from labkit.cloud.process import CloudStartError, CloudTemplate
+
+        try:
+            self.clouds = CloudTemplate(dict(os.environ, **self.cloud_extra_env()))
+        except (OSError, CloudStartError) as exc:
+            print(f"cloud template unavailable, clouds start the plain way: {exc}", flush=True)
+            self.clouds = None
+        return self.clouds
 
     def cli_templates(self) -> dict | None:
         """The fork server's command templates (`aws`, `labkit`: their zygotes warmed, see
@@ -277,6 +308,7 @@ def grade(state: WorkerState, task: dict) -> dict:
         t = time.monotonic()
         _check(state, res, submitted, cloud, job.labkit)
         timing["checks"] = round(time.monotonic() - t, 3)
+        _moto_for_later(state, cloud)
 
         if run["status"] != GRADED:
             res["provisional_score"] = res["score"]
@@ -307,17 +339,15 @@ def _start_cloud(state: WorkerState, job: Job, token: str):
     """The submission's private cloud and, in a sandbox, the relay to it: (cloud, relay or None)."""
     from labkit.cloud.process import start_cloud
 
-    # the cloud carries a mark of its own: a pool whose worker died before reporting the
-    # cloud still finds it (kill_leftovers(..., clouds=True))
-    # LABKIT_CLOUD_WARM_UP=0: moto is imported on the first request that needs it, not at
-    # start (0.6 CPU-s per submission; lab 02 and its checks use labkit's ECR alone)
-    # and where submissions are sandboxed, so is every container the cloud runs for them
-    # (LABKIT_RUNTIME_ISOLATION=bwrap: a container never runs as a plain process there)
-    extra = {"GRADER_CLOUD": token, "LABKIT_CLOUD_WARM_UP": "0"}
-    if state.sandbox:
-        extra["LABKIT_RUNTIME_ISOLATION"] = "bwrap"
-    # owned by this worker: a worker killed midway leaves no cloud behind (labkit/cloud/owner.py)
-    cloud = start_cloud(job.cloud, port=None, extra_env=extra, owner=os.getpid())
+    # the cloud carries a mark of its own: a pool whose worker died before reporting the cloud
+    # still finds it (kill_leftovers(..., clouds=True)); one forked from the worker's cloud template
+    # has the template's /proc environment instead, and ends with the template, which ends with
+    # the worker. Owned by this worker either way: a worker killed midway leaves no cloud behind
+    # (labkit/cloud/owner.py)
+    extra = {"GRADER_CLOUD": token, **state.cloud_extra_env()}
+    template = state.cloud_template()
+    cloud = start_cloud(job.cloud, port=None, extra_env=extra, owner=os.getpid(), template=template)
+    cloud.template = template  # who can say how it ended (not this worker's child when forked)
     if ON_CLOUD_START is not None:
         ON_CLOUD_START(cloud.pid)
     if not state.sandbox:
@@ -347,6 +377,23 @@ class _NoCloud:
 
     def healthy(self, timeout: float = 1.0) -> bool:
         return True  # the checks never ask it
+
+
+def _moto_for_later(state: WorkerState, cloud) -> None:
+    """A lab whose cloud needed moto (its import: ~0.6-1.9 CPU-s) has it imported once in the cloud
+    template, for the worker's next clouds (moto's state is made per cloud, after the fork)."""
+    template = state.clouds
+    if template is None or template.moto or not cloud.pid:
+        return
+    from labkit.cloud.process import health
+
+    info = health(cloud.port, timeout=1.0)
+    if info and info.get("moto_loaded"):
+        try:
+            template.preload_moto()
+        except Exception as exc:  # its clouds import moto themselves, as before
+            print(f"cloud template: moto not preloaded: {exc}", flush=True)
+            state.clouds, state.clouds_off = None, True  # this worker's next clouds start the plain way
 
 
 def _refresh(state: WorkerState) -> dict:
@@ -581,7 +628,8 @@ def _check(state: WorkerState, res: dict, submitted: dict, cloud, home: Path) ->
         for step in state.checks_lab.steps:
             res["steps"].append({"id": step.id, "title_key": step.title_key, "earned": 0.0,
                                  "max_points": step.max_points(), "test_cell": cells[step.id], "infra": True})
-        signal_number = _killed_by(cloud.pid)
+        signal_number = (cloud.template.signal_of(cloud.pid) if getattr(cloud, "template", None) is not None
+                         else _killed_by(cloud.pid))
         if signal_number is not None:  # someone killed it: the notebook can see its pid, we did not
             results.set_status(res, NOT_GRADED, "reason.cloud_killed", signal=signal_number)
         else:

@@ -126,14 +126,26 @@ def clouds_under(home: Path) -> list[CloudProcess]:
 
 
 def start_cloud(home: Path, port: int | None = None, token: str | None = None,
-                wait: bool = True, extra_env: dict | None = None, owner: int | None = None) -> CloudProcess:
+                wait: bool = True, extra_env: dict | None = None, owner: int | None = None,
+                template: "CloudTemplate | None" = None) -> CloudProcess:
     """Start a new cloud process serving `port` (a free one if None), detached from the caller's
     session so it outlives a restarted kernel. Its state and log live in `home`. With `owner` (a pid:
-    a test run, a grader), the cloud stops itself when that process is gone (labkit/cloud/owner.py)."""
+    a test run, a grader), the cloud stops itself when that process is gone (labkit/cloud/owner.py).
+    With `template` (a CloudTemplate), the cloud is forked from it instead of a new interpreter;
+    the cloud is then not the caller's child (ask the template how it ended: `template.signal_of`)."""
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     token = token or secrets.token_hex(16)
+    if template is not None:
+        env = dict(extra_env or {}, LABKIT_CONTROL_TOKEN=token)
+        if owner is not None:
+            env[OWNER_ENV] = str(owner)
+        cloud = CloudProcess(port=port, pid=template.fork(home, port, env), home=str(home), token=token)
+        if wait:
+            _wait_ready(cloud, None, template)
+        _write_record(home, cloud)
+        return cloud
     env = dict(os.environ)
     env.update(extra_env or {})
     env["LABKIT_CONTROL_TOKEN"] = token
@@ -154,18 +166,20 @@ def start_cloud(home: Path, port: int | None = None, token: str | None = None,
     return cloud
 
 
-def _wait_ready(cloud: CloudProcess, proc: subprocess.Popen) -> None:
+def _wait_ready(cloud: CloudProcess, proc: subprocess.Popen | None, template: "CloudTemplate | None" = None) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         info = health(cloud.port, timeout=0.5)
-        if info is not None and info.get("pid") == proc.pid:
+        if info is not None and info.get("pid") == cloud.pid:
             return
-        if proc.poll() is not None:
+        ended = proc.poll() is not None if proc is not None else not template.running(cloud.pid)
+        if ended:
             log = Path(cloud.home) / "cloud.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise CloudStartError(f"the local cloud exited at start (code {proc.returncode}).\n{tail}")
-        time.sleep(0.02)
-    _terminate(proc.pid, 2)
+            code = proc.returncode if proc is not None else "?"
+            raise CloudStartError(f"the local cloud exited at start (code {code}).\n{tail}")
+        time.sleep(0.01 if template is not None else 0.02)
+    _terminate(cloud.pid, 2)
     raise CloudStartError(f"the local cloud did not answer on port {cloud.port} within {READY_TIMEOUT_S:.0f} s")
 
 
@@ -217,3 +231,78 @@ def _terminate(pid: int, timeout: float) -> None:
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
+
+
+class CloudTemplate:
+    """A process that has imported the cloud's code once and forks each cloud from it
+    (labkit/cloud/template.py; the grader keeps one per worker). Its environment is `env` (what
+    every cloud it forks starts with; each adds its own `extra_env`, token and owner). It ends with
+    the process that made it, and so do its clouds. Not thread-safe."""
+
+    def __init__(self, env: dict | None = None, ready_timeout: float = 60.0):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "labkit.cloud.template", str(theirs.fileno()), str(os.getpid())],
+                env=dict(os.environ if env is None else env), pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL, close_fds=True, start_new_session=True, cwd="/")
+        finally:
+            theirs.close()
+        self.conn = ours
+        self.conn.settimeout(ready_timeout)
+        self.moto = False
+        try:
+            ready = self.conn.recv(256)
+        except OSError as exc:
+            self.close()
+            raise CloudStartError(f"the cloud template did not start ({exc})") from None
+        if not ready.startswith(b'{"ready"'):
+            self.close()
+            raise CloudStartError(f"the cloud template did not start: {ready.decode(errors='replace')}")
+        self.conn.settimeout(30.0)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def _ask(self, request: dict) -> dict:
+        if not self.alive():
+            raise CloudStartError("the cloud template has ended")
+        self.conn.send(json.dumps(request).encode())
+        reply = json.loads(self.conn.recv(1 << 16) or b"{}")
+        if "error" in reply:
+            raise CloudStartError(f"the cloud template: {reply['error']}")
+        return reply
+
+    def fork(self, home: Path, port: int, env: dict) -> int:
+        """A new cloud serving `port` with its state in `home`; returns its pid."""
+        return int(self._ask({"start": {"home": str(home), "port": port, "env": env}})["pid"])
+
+    def running(self, pid: int) -> bool:
+        try:
+            return bool(self._ask({"status": pid}).get("running"))
+        except (CloudStartError, OSError, ValueError):
+            return _alive(pid)
+
+    def signal_of(self, pid: int) -> int | None:
+        """The signal that ended cloud `pid`, if it has ended by one."""
+        try:
+            return self._ask({"status": pid}).get("signal")
+        except (CloudStartError, OSError, ValueError):
+            return None
+
+    def preload_moto(self) -> None:
+        """Import moto in the template (once): later clouds need not (a lab whose clouds use it)."""
+        if not self.moto:
+            self.moto = True
+            if not self._ask({"preload_moto": True}).get("ok"):  # it could no longer fork safely
+                self.close()
+                raise CloudStartError("the cloud template has threads after importing moto: closed")
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
