@@ -9,11 +9,16 @@ limits a grader on 2 cores), the cost of single process starts (python, `import 
 fast path is on), then the notebook: kernel start, each code cell, total. `--fastcli off` sets
 LABKIT_FASTCLI=0 (labkit.start() then starts no zygote and puts no shim on PATH): the figures
 before the fast path; `both` measures each in the same run.
+
+For lab 09 it also totals the AWS part (issue 9's goal): kernel start and the code cells before the
+"## Step 5" heading (the GCP part), wall and CPU-s, the CPU read from /proc at that heading (every
+live process under this one: kernel, zygotes, `aws` children, cloud, containers; plus those reaped).
 """
 from __future__ import annotations
 
 import argparse
 import ctypes
+import re
 import json
 import os
 import resource
@@ -76,6 +81,36 @@ def reap_all(within: float = 5.0) -> None:
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+# The heading that ends lab 09's AWS part (steps 1-4); the GCP step starts there.
+PART_END = re.compile(r"^##\s+(Step 5\b|5단계)")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu() -> float:
+    """CPU-s so far of every process under this one, alive or reaped: the reaped through getrusage,
+    the live ones from /proc (utime + stime + what they reaped themselves). A snapshot mid-run,
+    where children_cpu() alone would miss the kernel, cloud and zygotes still running."""
+    parents, cpu = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = sum(int(f) for f in fields[11:15]) / CLOCK_TICKS
+    me, total = os.getpid(), children_cpu()
+    for pid in cpu:
+        ancestor = parents.get(pid)
+        while ancestor not in (None, 0, 1, me):
+            ancestor = parents.get(ancestor)
+        if ancestor == me:
+            total += cpu[pid]
+    return total
 
 
 def kernel_env(cloud, home: Path, fastcli: bool) -> dict:
@@ -148,6 +183,7 @@ def run_notebook(fastcli: bool) -> dict:
     client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(work)}},
                             shutdown_kernel="immediate")
     cells = []
+    part = None  # (wall, CPU-s) at the GCP heading, when the notebook has one
     reap_all(0)
     cpu0 = children_cpu()
     try:
@@ -156,6 +192,8 @@ def run_notebook(fastcli: bool) -> dict:
             kernel_start = time.perf_counter() - t0
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
+                    if part is None and PART_END.match(cell.source):
+                        part = (time.perf_counter() - t0, tree_cpu() - cpu0)
                     continue
                 t = time.perf_counter()
                 client.execute_cell(cell, index)
@@ -172,14 +210,23 @@ def run_notebook(fastcli: bool) -> dict:
         cloud.stop()
         shutil.rmtree(home, ignore_errors=True)
     reap_all()  # the kernel, its zygotes (orphans by now), the cloud
-    return {"kernel_start_s": round(kernel_start, 3), "cells": cells, "shutdown_s": round(shutdown, 3),
-            "total_s": round(total, 3), "cpu_s": round(children_cpu() - cpu0, 3)}
+    out = {"kernel_start_s": round(kernel_start, 3), "cells": cells, "shutdown_s": round(shutdown, 3),
+           "total_s": round(total, 3), "cpu_s": round(children_cpu() - cpu0, 3)}
+    if part is not None:
+        out.update(aws_part_s=round(part[0], 3), aws_part_cpu_s=round(part[1], 3))
+    return out
 
 
 def summarize(runs: list[dict]) -> dict:
     cells = [{**c, "s": round(statistics.median(r["cells"][i]["s"] for r in runs), 3)}
              for i, c in enumerate(runs[0]["cells"])]
-    return {"kernel_start_s": round(statistics.median(r["kernel_start_s"] for r in runs), 3),
+    out = {}
+    if all("aws_part_s" in r for r in runs):
+        out = {"aws_part_s": round(statistics.median(r["aws_part_s"] for r in runs), 3),
+               "aws_part_all": [r["aws_part_s"] for r in runs],
+               "aws_part_cpu_s": round(statistics.median(r["aws_part_cpu_s"] for r in runs), 3),
+               "aws_part_cpu_all": [r["aws_part_cpu_s"] for r in runs]}
+    return {**out, "kernel_start_s": round(statistics.median(r["kernel_start_s"] for r in runs), 3),
             "cells": cells, "shutdown_s": round(statistics.median(r["shutdown_s"] for r in runs), 3),
             "total_s": round(statistics.median(r["total_s"] for r in runs), 3),
             "total_all": [r["total_s"] for r in runs],
@@ -195,6 +242,11 @@ def report(name: str, single: dict, notebook: dict) -> str:
     lines += [f"| kernel shutdown | {notebook['shutdown_s']} |",
               f"| **total, wall** (runs: {notebook['total_all']}) | **{notebook['total_s']}** |",
               f"| **CPU of kernel + zygotes + commands + cloud** (runs: {notebook['cpu_all']}) | **{notebook['cpu_s']}** |"]
+    if "aws_part_s" in notebook:
+        lines += [f"| **AWS part (kernel start to the Step 5 heading), wall** (runs: {notebook['aws_part_all']}) "
+                  f"| **{notebook['aws_part_s']}** |",
+                  f"| **AWS part, CPU-s** (runs: {notebook['aws_part_cpu_all']}) | **{notebook['aws_part_cpu_s']}** |"]
+    lines.append(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return "\n".join(lines)
 
 
