@@ -361,10 +361,11 @@ def run_problem(outcome: Outcome, cid: str, lab: str, name: str, timeout: float 
     return []
 
 
-def raised(reply: dict, cid: str, prefix: str, points: float, params: dict) -> list[Result]:
-    """The Result for one call that raised (`reply` has "error"): `{prefix}.raised.name` when a
-    NameError says which name is missing, else `{prefix}.raised`."""
-    key = f"{prefix}.raised.name" if reply.get("missing") else f"{prefix}.raised"
+def raised(reply: dict, cid: str, key: str, name_key: str, points: float, params: dict) -> list[Result]:
+    """The Result for one call that raised (`reply` has "error"): `name_key` when a NameError says
+    which name is missing, else `key` (both written out in full by the lab: tests/test_messages.py
+    finds a lab's keys in its source)."""
+    key = name_key if reply.get("missing") else key
     return [Result(cid, False, key, points=points,
                    params={**params, "error": reply["error"], "missing": reply.get("missing") or "?"})]
 

@@ -141,7 +141,7 @@ def _scenario_condition(scenario: Scenario, points: float):
                   "reconsider": message_value(scenario.reconsider)}
         cid = f"tree.{scenario.id}"
         if "error" in reply:
-            return functions.raised(reply, cid, "lab07.tree", points, params)
+            return functions.raised(reply, cid, "lab07.tree.raised", "lab07.tree.raised.name", points, params)
         chose = functions.unplain(reply["value"])
         if chose is None:
             return [Result(cid, False, "lab07.tree.nothing", points=points, params=params)]

@@ -196,7 +196,7 @@ def _case_condition(case: Case, points: float):
         params = {"scenario": message_value(case.said), "call": case.call}
         cid = f"{case.function}.{case.id}"
         if "error" in reply:
-            return functions.raised(reply, cid, "lab08", points, params)
+            return functions.raised(reply, cid, "lab08.raised", "lab08.raised.name", points, params)
         got = functions.unplain(reply["value"])
         if case.function != "monthly_costs":
             ok = close(got, want)
