@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from html import unescape
 
+from playwright.sync_api import expect
+
 from labkit import choosing
 from labkit.messages import text
 from tests.browser import notebook as nb
@@ -35,11 +37,12 @@ def _button(tree, label: str):
     return tree.locator(".widget-button", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
 
 
-def _click(page, tree, label: str, then: str) -> None:
-    """Click the button `label`, then wait until the widget shows `then` (the kernel answers the click)."""
+def _click(page, tree, label: str, then: str, gone: str = "") -> None:
+    """Click the button `label`, then wait until the widget shows `then` and no longer `gone` (the
+    kernel answers the click with several model updates, which the browser draws one by one)."""
     _button(tree, label).click()
-    page.wait_for_function("([el, words]) => el.innerText.includes(words)", arg=[tree.element_handle(), then],
-                           timeout=15_000, polling=nb.POLL_MS)
+    page.wait_for_function("([el, words, gone]) => el.innerText.includes(words)"
+                           " && !(gone && el.innerText.includes(gone))", arg=[tree.element_handle(), then, gone], timeout=15_000, polling=nb.POLL_MS)
 
 
 def _leaf_row(tree) -> list[str]:
@@ -74,18 +77,17 @@ def test_lesson07_tree_clicked_to_a_recommendation_with_its_row_and_reason(page,
     # both answers stay on screen with their questions; the answer buttons are done
     assert "Do you need serverless containers? Your answer: Yes" in shown
     assert "Do you need Kubernetes features? Your answer: No" in shown
-    assert _button(tree, "Yes").is_disabled()
+    expect(_button(tree, "Yes")).to_be_disabled(timeout=15_000)
 
     # Back takes the No back; Yes leads to the other leaf of the branch
-    _click(page, tree, "Back", "Question 2 of 2")
-    assert "The tree leads to:" not in tree.inner_text()
+    _click(page, tree, "Back", "Question 2 of 2", gone="The tree leads to:")
     _click(page, tree, "Yes", "The tree leads to: Fargate on EKS")
     shots.take(page, "serverless-kubernetes")
     assert _leaf_row(tree) == _expected_row((True, True), "en") and _leaf_row(tree)[0] == "K8s (simplified)"
     assert text("choosing.reason.serverless_kubernetes", "en") in tree.inner_text()
 
-    _click(page, tree, "Start again", "Question 1 of 2")
-    assert "Your answer" not in tree.inner_text() and _button(tree, "Back").is_disabled()
+    _click(page, tree, "Start again", "Question 1 of 2", gone="Your answer")
+    expect(_button(tree, "Back")).to_be_disabled(timeout=15_000)
     assert nb.errors_in(tree) == []
 
 
