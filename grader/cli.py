@@ -86,9 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "and marked so; require: stop if none; none: trust the students (plain nbgrader)")
     p.add_argument("--fork-server", action="store_true",
                    help="fork each sandbox's `aws`/`labkit` command servers from templates made once per worker "
-                        "(faster; same as GRADER_FORK_SERVER=1; see grader/README.md, Speed)")
+                        "(the default; same as GRADER_FORK_SERVER=1; see grader/README.md, Speed)")
     p.add_argument("--no-fork-server", action="store_true",
-                   help="start each sandbox's command servers the plain way (same as GRADER_FORK_SERVER=0)")
+                   help="start each sandbox's command servers the plain way, as a student's kernel does "
+                        "(slower; same as GRADER_FORK_SERVER=0)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="grade on the workers of this Dask scheduler (e.g. tcp://host:8786) instead of local "
                         "processes (--jobs is then ignored); see grader/README.md")

@@ -361,8 +361,9 @@ class GradingProcess:
 
 def _clean_up(token: str | None, scratch: str | None) -> None:
     """After a grading process was killed: what the notebook left running (its token), and what the
-    process had started but not yet reported (a cloud started just before it died lives in its
-    scratch folder), then that folder."""
+    process had started but not yet reported (a cloud started the plain way just before it died
+    lives in its scratch folder; a forked one ended with the process's cloud template), then that
+    folder."""
     import psutil
 
     if token:

@@ -72,6 +72,9 @@ class WorkerState:
         self.notebook_timeout = notebook_timeout
         self.sandbox = sandbox
         self.jobs = 0
+        from grader.metadata_schema import use_checked_schemas
+
+        use_checked_schemas()  # nbgrader's cell metadata checks, without re-checking its schema per cell
         self.api = self.course.api(**{
             "Execute.timeout": int(timeout),
             "Execute.shutdown_kernel": "immediate",
@@ -101,7 +104,7 @@ class WorkerState:
         self.tampered: list[str] = []
         self.template = None
         # the fork server (grader/sandbox/template.py): the commands' zygotes forked into each
-        # sandbox from templates made here, before any submission; off unless asked for
+        # sandbox from templates made here, before any submission; on unless turned off
         self.fork_server = fork_server
         self.cli = {}
         self.cli_failed: set[str] = set()
@@ -197,8 +200,8 @@ class WorkerState:
 
 
 def fork_server_wanted() -> bool:
-    """`grader autograde --fork-server` (GRADER_FORK_SERVER=1; 0 or unset: off)."""
-    return os.environ.get("GRADER_FORK_SERVER", "0") == "1"
+    """On unless `grader autograde --no-fork-server` (GRADER_FORK_SERVER=0)."""
+    return os.environ.get("GRADER_FORK_SERVER", "1") != "0"
 
 
 class Job:
@@ -489,7 +492,10 @@ def _killed_by(pid: int) -> int | None:
 
 def kill_leftovers(token: str, clouds: bool = False) -> int:
     """Kill what the notebook left running (`!nohup ... &`, a forked daemon): every process whose
-    environment carries this submission's token (and, with `clouds`, its cloud). Returns how many."""
+    environment carries this submission's token (and, with `clouds`, its cloud if it was started
+    the plain way; one forked from the worker's cloud template has the template's /proc environment
+    and ends with the template, which ends with its worker: tests/grader/test_cloud_template.py).
+    Returns how many."""
     import psutil
 
     killed = 0

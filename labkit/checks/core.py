@@ -46,37 +46,25 @@ class CheckContext:
     cache: dict = field(default_factory=dict)    # checks of one run share fetched state here
 
     def client(self, service: str, region: str | None = None):
-        """A boto3 client on a fresh session: pinned endpoint, fake credentials, nothing read
-        from ~/.aws or the environment, nothing a kernel could have patched on a shared session.
-        One per service and region for the whole run (making one costs tens of milliseconds)."""
-        return self.cached(f"client:{service}:{region or self.region}", lambda: self._new_client(service, region))
-
-    def _new_client(self, service: str, region: str | None):
-        import boto3
-        import botocore.session
-        from botocore.config import Config
-
-        core = botocore.session.get_session()
-        # the service models are read-only data: parsed once per process, not once per session
-        core.register_component("data_loader", _shared_loader())
-        session = boto3.session.Session(
-            aws_access_key_id=FAKE_ACCESS_KEY_ID, aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
-            region_name=region or self.region, botocore_session=core,
-        )
-        return session.client(service, endpoint_url=self.endpoint,
-                              config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30))
+        """A boto3 client on a session of its own: pinned endpoint, fake credentials, nothing read
+        from ~/.aws or the environment, nothing a kernel could have patched on boto3's default
+        session. Making one costs tens of milliseconds, so the process keeps the last few, per
+        endpoint, service and region: a kernel's eighteen Check my progress cells share them."""
+        region = region or self.region
+        return self.cached(f"client:{service}:{region}",
+                           lambda: _kept(("aws", self.endpoint, service, region), lambda: _new_client(self.endpoint, service, region)))
 
     def google(self, api: str):
         """An official Google client on this cloud: "run" (Cloud Run services), "revisions" (Cloud
         Run revisions) or "artifactregistry". Over REST: a grader process then never holds gRPC's
-        threads (which do not survive a fork). One per API for the whole run."""
+        threads (which do not survive a fork). Kept like the boto3 clients."""
         def make():
             from labkit import gcp
 
             factory = {"run": gcp.run_client, "revisions": gcp.revisions_client,
                        "artifactregistry": gcp.artifact_registry_client}[api]
             return factory(transport="rest", endpoint=self.endpoint)
-        return self.cached(f"google:{api}", make)
+        return self.cached(f"google:{api}", lambda: _kept(("google", self.endpoint, api), make))
 
     def cached(self, key: str, compute):
         if key not in self.cache:
@@ -89,6 +77,34 @@ class CheckContext:
 
         s = settings()
         return cls(endpoint=s.endpoint, home=s.home, notebook=notebook, answers=dict(answers or {}))
+
+
+_CLIENTS: dict[tuple, object] = {}  # oldest first
+CLIENTS_KEPT = 8  # a run's few services; a grader's worker, whose cloud is new per submission, keeps no more
+
+
+def _kept(key: tuple, make):
+    client = _CLIENTS.pop(key, None) or make()
+    _CLIENTS[key] = client
+    while len(_CLIENTS) > CLIENTS_KEPT:
+        del _CLIENTS[next(iter(_CLIENTS))]
+    return client
+
+
+def _new_client(endpoint: str, service: str, region: str):
+    import boto3
+    import botocore.session
+    from botocore.config import Config
+
+    core = botocore.session.get_session()
+    # the service models are read-only data: parsed once per process, not once per session
+    core.register_component("data_loader", _shared_loader())
+    session = boto3.session.Session(
+        aws_access_key_id=FAKE_ACCESS_KEY_ID, aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
+        region_name=region, botocore_session=core,
+    )
+    return session.client(service, endpoint_url=endpoint,
+                          config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30))
 
 
 _LOADER = None

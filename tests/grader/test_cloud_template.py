@@ -73,3 +73,36 @@ def test_clouds_end_with_their_template(tmp_path):
     assert cloud.healthy()
     made.close()
     assert gone(cloud.pid), f"cloud {cloud.pid} outlived its template"
+
+
+OWNER = r'''
+import json, os, sys, time
+from pathlib import Path
+from labkit.cloud.process import CloudTemplate, start_cloud
+made = CloudTemplate(dict(os.environ))
+cloud = start_cloud(Path(sys.argv[1]), template=made, owner=os.getpid())
+print(json.dumps({"template": made.process.pid, "cloud": cloud.pid}), flush=True)
+time.sleep(600)
+'''
+
+
+def test_a_killed_worker_leaves_neither_its_template_nor_its_clouds(tmp_path):
+    """What a pool or a Dask worker relies on when it kills a grading process: a forked cloud has the
+    template's /proc environment (kill_leftovers cannot find it by its GRADER_CLOUD mark), and ends
+    with the template, which ends with the process that made it, whatever killed that."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path / "c")], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = json.loads(owner.stdout.readline())
+        assert not gone(pids["cloud"], timeout=0.2)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=10)
+        assert gone(pids["template"]), "the cloud template outlived the process that made it"
+        assert gone(pids["cloud"]), "a forked cloud outlived its template's owner"
+    finally:
+        if owner.poll() is None:
+            owner.kill()
