@@ -31,6 +31,11 @@ import signal
 import socket
 import sys
 
+try:  # in a template: loaded by path by BOOT, so a command's template imports nothing of labkit's
+    import grader_sandbox_forkserver as forkserver
+except ImportError:  # in the worker
+    from labkit import forkserver
+
 PRELOAD = (
     "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.iostream",
     "IPython.core.interactiveshell", "IPython.core.completer", "jupyter_client.session", "zmq.asyncio",
@@ -54,14 +59,7 @@ PRELOAD_PACKAGES = ("labkit.checks",)  # and every module in these: each lab's c
 # PATH: debugpy's table of where the standard library is (the same interpreter either way).
 PRELOAD_READS_PER_KERNEL = ("HOME", "USER", "PATH", "JPY_PARENT_PID", "JPY_INTERRUPT_EVENT", "CLOUDSDK_CONFIG",
                             "GOOGLE_API_USE_CLIENT_CERTIFICATE", "GOOGLE_API_CERTIFICATE_CONFIG")
-PR_SET_PDEATHSIG = 1
 MAX_REQUEST = 1 << 20
-
-
-def _pdeathsig(sig: int) -> None:
-    import ctypes
-
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
 
 
 def _preload() -> None:
@@ -86,25 +84,11 @@ def _preload() -> None:
 
 
 def _reap(signum, frame) -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+    for _ in forkserver.reaped():
+        pass
 
 
-def single_threaded() -> bool:
-    """Forking is safe only while this process has one thread (a lock held by another thread
-    would stay locked in the fork forever)."""
-    import threading
-
-    try:
-        tasks = len(os.listdir("/proc/self/task"))
-    except OSError:
-        tasks = 1
-    return threading.active_count() == 1 and tasks == 1
+single_threaded = forkserver.single_threaded
 
 
 def serve(conn: socket.socket):
@@ -146,40 +130,22 @@ def _fork_kernel(conn: socket.socket, request: dict) -> tuple[dict, int | None]:
     namespace) -> kernel. The starter hands a pidfd of the kernel back and exits, so the kernel's
     parent is the sandbox's init, as when bwrap starts it (what `os.getppid()` says, and what a
     signal to it does, are the same either way)."""
-    from grader_sandbox_nsjoin import close, open_target  # loaded by BOOT under this name
-
-    fds = open_target(int(request["target"]))
-    back, there = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-    pid = os.fork()
-    if pid == 0:  # the joiner
-        try:
-            back.close()
-            conn.close()
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            _pdeathsig(signal.SIGKILL)
-            _join_and_start(fds, request, there)
-        finally:
-            os._exit(0)
-    there.close()
-    close(fds)
-    try:
-        back.settimeout(30)
-        said, pidfds, _, _ = socket.recv_fds(back, 4096, 1)
-    finally:
-        back.close()
-    said = said.decode(errors="replace")
-    if not said.startswith("K") or not pidfds:
-        for fd in pidfds:
-            os.close(fd)
-        return {"error": said.strip() or "the kernel's start ended before the kernel ran"}, None
-    return {"kernel": int(said[1:])}, pidfds[0]
+    return _fork_joined(conn, request, _join_and_start, "kernel", "the kernel's start ended before the kernel ran")
 
 
 def _fork_zygote(conn: socket.socket, request: dict):
     """template -> joiner -> starter -> the command's zygote, listening on FOLDER/COMMAND.sock in
     the sandbox (labkit/fastcli/zygote.py: serve_adopted) before it is reported. Returns (reply,
     pidfd) in the template; ("job", the ChildJob) in a command the zygote forked."""
-    from grader_sandbox_nsjoin import close, open_target
+    return _fork_joined(conn, request, _join_and_start_zygote, "zygote", "the zygote's start ended before it listened")
+
+
+def _fork_joined(conn: socket.socket, request: dict, join_and_start, name: str, ended: str):
+    """Fork the joiner, which enters the sandbox of process request["target"] and runs
+    `join_and_start(fds, request, there)`; it says `K<pid>` with a pidfd of what it started, or
+    `E why`. Returns ({name: pid}, pidfd) or ({"error"}, None) in the template, and ("job", job) in
+    a command that a zygote started there forked (join_and_start returned it)."""
+    from grader_sandbox_nsjoin import close, open_target  # loaded by BOOT under this name
 
     fds = open_target(int(request["target"]))
     back, there = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -190,8 +156,8 @@ def _fork_zygote(conn: socket.socket, request: dict):
             back.close()
             conn.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            _pdeathsig(signal.SIGKILL)
-            job = _join_and_start_zygote(fds, request, there)
+            forkserver.pdeathsig(signal.SIGKILL)
+            job = join_and_start(fds, request, there)
         except BaseException:
             job = None
         if job is None:
@@ -208,8 +174,8 @@ def _fork_zygote(conn: socket.socket, request: dict):
     if not said.startswith("K") or not pidfds:
         for fd in pidfds:
             os.close(fd)
-        return {"error": said.strip() or "the zygote's start ended before it listened"}, None
-    return {"zygote": int(said[1:])}, pidfds[0]
+        return {"error": said.strip() or ended}, None
+    return {name: int(said[1:])}, pidfds[0]
 
 
 def _join_and_start_zygote(fds: dict, request: dict, there: socket.socket):
@@ -273,7 +239,7 @@ def _run_zygote(request: dict, there: socket.socket, ready: int):
         for fd in keep:  # nothing of the template's but the socket it listens on
             os.closerange(low, fd)
             low = fd + 1
-        os.closerange(low, _max_fd())
+        os.closerange(low, forkserver.max_fd())
         os.chdir(folder)
         os.umask(0o022)
         for name in [n for n in sys.modules if n.startswith("grader_sandbox_")]:
@@ -317,53 +283,35 @@ def _join_and_start(fds: dict, request: dict, there: socket.socket) -> None:
 
 def _run_kernel(request: dict) -> None:
     """`python -m ipykernel_launcher ARGS` in this process, as a fresh interpreter would run it."""
-    code = 1
-    try:
-        os.setsid()  # as jupyter_client starts a kernel: its own session and process group
-        # no parent-death signal: its parent (the starter) exits at once; it ends with the sandbox
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL if sig != signal.SIGPIPE else signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.closerange(3, _max_fd())
-        os.environ.clear()
-        os.environ.update(request["env"])
-        os.chdir(request["cwd"])
-        os.umask(0o022)
-        import random
-        import runpy
-        import tempfile
-
-        random.seed()  # not the template's sequence
-        tempfile.tempdir = None
-        for name in [n for n in sys.modules if n.startswith("grader_sandbox_")]:
-            del sys.modules[name]
-        sys.path[:] = [os.getcwd()] + [p for p in sys.path[1:] if p != TEMPLATE_DIR]  # as `python -m` sets it
-        argv = list(request["argv"])
-        sys.argv = ["-m", *argv]
-        runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except Exception:
-            pass
-        os._exit(code)
+    forkserver.exit_as_program(lambda: _kernel_main(request))
 
 
-def _max_fd() -> int:
-    try:
-        return os.sysconf("SC_OPEN_MAX")
-    except (OSError, ValueError):
-        return 4096
+def _kernel_main(request: dict) -> int:
+    os.setsid()  # as jupyter_client starts a kernel: its own session and process group
+    # no parent-death signal: its parent (the starter) exits at once; it ends with the sandbox
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL if sig != signal.SIGPIPE else signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.closerange(3, forkserver.max_fd())
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    os.umask(0o022)
+    import random
+    import runpy
+    import tempfile
+
+    random.seed()  # not the template's sequence
+    tempfile.tempdir = None
+    for name in [n for n in sys.modules if n.startswith("grader_sandbox_")]:
+        del sys.modules[name]
+    sys.path[:] = [os.getcwd()] + [p for p in sys.path[1:] if p != TEMPLATE_DIR]  # as `python -m` sets it
+    argv = list(request["argv"])
+    sys.argv = ["-m", *argv]
+    runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+    return 0
 
 
 TEMPLATE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -373,7 +321,7 @@ PREPARED = None  # in a command's template: labkit.fastcli's zygote, warmed (zyg
 def main(argv: list[str]) -> None:
     """argv: FD WORKER_PID [cli COMMAND SCRIPT]: a kernel template, or a command's template."""
     global PREPARED
-    _pdeathsig(signal.SIGKILL)  # it ends with its worker
+    forkserver.pdeathsig(signal.SIGKILL)  # it ends with its worker
     conn = socket.socket(fileno=int(argv[0]))
     if os.getppid() != int(argv[1]):
         return
@@ -382,7 +330,8 @@ def main(argv: list[str]) -> None:
         sys.path[0] = os.path.dirname(os.path.realpath(script))  # as for `python SCRIPT`
         PREPARED = sys.modules["_labkit_fastcli_zygote"].Prepared(
             command, script, sys.executable,
-            loaded_by_caller=("_labkit_fastcli_zygote", "grader_sandbox_nsjoin", "grader_sandbox_template"))
+            loaded_by_caller=("_labkit_fastcli_zygote", "grader_sandbox_forkserver", "grader_sandbox_nsjoin",
+                              "grader_sandbox_template"))
     else:
         _preload()
     if not single_threaded():
@@ -403,6 +352,7 @@ BOOT = ("import sys, importlib.util as u\n"
         "def load(name, path):\n"
         "    s = u.spec_from_file_location(name, path); m = u.module_from_spec(s)\n"
         "    sys.modules[name] = m; s.loader.exec_module(m); return m\n"
+        "load('grader_sandbox_forkserver', {forkserver!r})\n"
         "load('grader_sandbox_nsjoin', {nsjoin!r})\n"
         "load('grader_sandbox_template', {template!r}).main(sys.argv[1:])\n")
 
@@ -415,13 +365,13 @@ CLI_BOOT = ("import sys, importlib.util as u\n"
             "    s = u.spec_from_file_location(name, path); m = u.module_from_spec(s)\n"
             "    sys.modules[name] = m; s.loader.exec_module(m); return m\n"
             "load('_labkit_fastcli_zygote', {zygote!r})\n"
+            "load('grader_sandbox_forkserver', {forkserver!r})\n"
             "load('grader_sandbox_nsjoin', {nsjoin!r})\n"
             "load('grader_sandbox_template', {template!r}).main(sys.argv[1:])\n")
 CLI_MARKER = "labkit.fastcli"
 
 
-class TemplateUnavailable(RuntimeError):
-    pass
+TemplateUnavailable = forkserver.TemplateUnavailable
 
 
 class KernelTemplate:
@@ -430,47 +380,27 @@ class KernelTemplate:
     def __init__(self, env: dict[str, str], ready_timeout: float = 60.0, command: tuple[str, str, str] | None = None):
         """`command`: (name, script, interpreter) makes the template of that command's zygote
         (labkit/fastcli) instead of a kernel template."""
-        import subprocess
-
         here = os.path.dirname(os.path.abspath(__file__))
-        boot = BOOT.format(nsjoin=os.path.join(here, "nsjoin.py"), template=os.path.join(here, "template.py"))
-        python, extra = sys.executable, []
+        paths = {"forkserver": os.path.abspath(forkserver.__file__), "nsjoin": os.path.join(here, "nsjoin.py"),
+                 "template": os.path.join(here, "template.py")}
+        boot, python, extra = BOOT.format(**paths), sys.executable, []
         if command is not None:
             import labkit.fastcli
 
             zygote = os.path.join(os.path.dirname(os.path.abspath(labkit.fastcli.__file__)), "zygote.py")
-            boot = CLI_BOOT.format(zygote=zygote, nsjoin=os.path.join(here, "nsjoin.py"),
-                                   template=os.path.join(here, "template.py"))
+            boot = CLI_BOOT.format(zygote=zygote, **paths)
             python, extra = command[2], ["cli", command[0], command[1], CLI_MARKER]
         self.command = command[0] if command else None
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            self.process = subprocess.Popen(
-                [python, "-c", boot, str(theirs.fileno()), str(os.getpid()), *extra],
-                env=env, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True,
-                start_new_session=True, cwd="/")
-        finally:
-            theirs.close()
-        self.conn = ours
-        self.conn.settimeout(ready_timeout)
-        try:
-            ready = self.conn.recv(64)
-        except OSError as exc:
-            self.close()
-            raise TemplateUnavailable(f"the kernel template did not start ({exc})") from None
-        if not ready.startswith(b'{"ready"'):
-            self.close()
-            raise TemplateUnavailable("the kernel template did not start")
-        self.conn.settimeout(30.0)
+        self._process = forkserver.Template([python, "-c", boot], env, "the kernel template", ready_timeout, extra)
+        self.process, self.conn = self._process.process, self._process.conn
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self._process.alive()
 
     def fork_kernel(self, target: int, env: dict[str, str], cwd: str, argv: list[str]) -> dict:
         """A kernel in the sandbox that process `target` is in: {"kernel": its pid there, "pidfd": a
         pidfd of it (the caller closes it)}."""
-        if not self.alive():
-            raise TemplateUnavailable("the kernel template has ended")
+        self._process.check_alive()
         self.conn.send(json.dumps({"target": target, "env": env, "cwd": cwd, "argv": argv}).encode())
         data, pidfds, _, _ = socket.recv_fds(self.conn, MAX_REQUEST, 1)
         reply = json.loads(data)
@@ -484,8 +414,7 @@ class KernelTemplate:
     def fork_zygote(self, target: int, folder: str) -> int:
         """The command's zygote in the sandbox that process `target` is in, listening on
         FOLDER/COMMAND.sock there (FOLDER: its path inside). Returns its pid there."""
-        if not self.alive():
-            raise TemplateUnavailable("the command's template has ended")
+        self._process.check_alive()
         self.conn.send(json.dumps({"target": target, "folder": folder}).encode())
         data, pidfds, _, _ = socket.recv_fds(self.conn, MAX_REQUEST, 1)
         for fd in pidfds:
@@ -496,10 +425,4 @@ class KernelTemplate:
         return int(reply["zygote"])
 
     def close(self) -> None:
-        try:
-            self.conn.close()
-        except OSError:
-            pass
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+        self._process.close()

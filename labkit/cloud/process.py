@@ -240,33 +240,19 @@ class CloudTemplate:
     the process that made it, and so do its clouds. Not thread-safe."""
 
     def __init__(self, env: dict | None = None, ready_timeout: float = 60.0):
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "labkit.cloud.template", str(theirs.fileno()), str(os.getpid())],
-                env=dict(os.environ if env is None else env), pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL, close_fds=True, start_new_session=True, cwd="/")
-        finally:
-            theirs.close()
-        self.conn = ours
-        self.conn.settimeout(ready_timeout)
+        from labkit import forkserver
+
+        self._process = forkserver.Template([sys.executable, "-m", "labkit.cloud.template"],
+                                            os.environ if env is None else env, "the cloud template",
+                                            ready_timeout, unavailable=CloudStartError)
+        self.process, self.conn = self._process.process, self._process.conn
         self.moto = False
-        try:
-            ready = self.conn.recv(256)
-        except OSError as exc:
-            self.close()
-            raise CloudStartError(f"the cloud template did not start ({exc})") from None
-        if not ready.startswith(b'{"ready"'):
-            self.close()
-            raise CloudStartError(f"the cloud template did not start: {ready.decode(errors='replace')}")
-        self.conn.settimeout(30.0)
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self._process.alive()
 
     def _ask(self, request: dict) -> dict:
-        if not self.alive():
-            raise CloudStartError("the cloud template has ended")
+        self._process.check_alive()
         self.conn.send(json.dumps(request).encode())
         reply = json.loads(self.conn.recv(1 << 16) or b"{}")
         if "error" in reply:
@@ -299,10 +285,4 @@ class CloudTemplate:
                 raise CloudStartError("the cloud template has threads after importing moto: closed")
 
     def close(self) -> None:
-        try:
-            self.conn.close()
-        except OSError:
-            pass
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+        self._process.close()

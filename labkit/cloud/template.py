@@ -28,7 +28,8 @@ import signal
 import socket
 import sys
 
-PR_SET_PDEATHSIG = 1
+from labkit import forkserver
+
 MAX_REQUEST = 1 << 16
 # what a cloud imports before or at its first requests (gateway.py imports the service layers on first use)
 PRELOAD = ("werkzeug.serving", "labkit.cloud.server", "labkit.cloud.state", "labkit.cloud.gateway",
@@ -36,12 +37,6 @@ PRELOAD = ("werkzeug.serving", "labkit.cloud.server", "labkit.cloud.state", "lab
 MOTO = ("moto.moto_server.werkzeug_app", "moto.moto_api._internal.models")
 
 _ended: dict[int, int] = {}  # pid of a cloud -> its wait status, once reaped
-
-
-def _pdeathsig(sig: int) -> None:
-    import ctypes
-
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
 
 
 def _import(names) -> None:
@@ -62,27 +57,14 @@ def _preload() -> None:
 
 
 def _reap(signum, frame) -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+    for pid, status in forkserver.reaped():
         _ended[pid] = status
         if len(_ended) > 1000:  # the owner asks soon after a cloud's end, if at all
             for old in list(_ended)[:500]:
                 del _ended[old]
 
 
-def single_threaded() -> bool:
-    import threading
-
-    try:
-        tasks = len(os.listdir("/proc/self/task"))
-    except OSError:
-        tasks = 1
-    return threading.active_count() == 1 and tasks == 1
+single_threaded = forkserver.single_threaded
 
 
 def serve(conn: socket.socket) -> None:
@@ -141,52 +123,34 @@ def _fork_cloud(conn: socket.socket, request: dict) -> dict:
 def _run_cloud(conn: socket.socket, home: str, port: int, env: dict, log: int) -> None:
     """Be the cloud `python -m labkit.cloud.server --port PORT --home HOME` would have been, started
     as labkit.cloud.process starts one: its own session, cwd HOME, stdin /dev/null, output to its log."""
-    code = 1
-    try:
-        conn.close()
-        os.setsid()
-        _pdeathsig(signal.SIGKILL)  # the template's end (its owner's) ends it
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL if sig != signal.SIGPIPE else signal.SIG_IGN)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        os.closerange(3, _max_fd())
-        os.chdir(home)
-        os.environ.update(env)
-        import random
-
-        random.seed()  # not the template's sequence (ids moto makes with random)
-        sys.path[0] = home  # as `python -m` in HOME sets it
-        sys.argv = [sys.argv[0], "--port", str(port), "--home", home]
-        from labkit.cloud import server
-
-        code = server.main(sys.argv[1:])
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except Exception:
-            pass
-        os._exit(code or 0)
+    forkserver.exit_as_program(lambda: _cloud_main(conn, home, port, env, log))
 
 
-def _max_fd() -> int:
-    try:
-        return os.sysconf("SC_OPEN_MAX")
-    except (OSError, ValueError):
-        return 4096
+def _cloud_main(conn: socket.socket, home: str, port: int, env: dict, log: int) -> int:
+    conn.close()
+    os.setsid()
+    forkserver.pdeathsig(signal.SIGKILL)  # the template's end (its owner's) ends it
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL if sig != signal.SIGPIPE else signal.SIG_IGN)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.closerange(3, forkserver.max_fd())
+    os.chdir(home)
+    os.environ.update(env)
+    import random
+
+    random.seed()  # not the template's sequence (ids moto makes with random)
+    sys.path[0] = home  # as `python -m` in HOME sets it
+    sys.argv = [sys.argv[0], "--port", str(port), "--home", home]
+    from labkit.cloud import server
+
+    return server.main(sys.argv[1:]) or 0
 
 
 def main(argv: list[str]) -> None:
-    _pdeathsig(signal.SIGKILL)  # it ends with its owner
+    forkserver.pdeathsig(signal.SIGKILL)  # it ends with its owner
     conn = socket.socket(fileno=int(argv[0]))
     if os.getppid() != int(argv[1]):
         return
