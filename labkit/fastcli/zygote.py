@@ -166,6 +166,13 @@ def startup_hook_keys(not_hooks: tuple[str, ...] = ()) -> set[bytes]:
     return keys
 
 
+def forkserver():
+    """labkit/forkserver.py, loaded by path like this file (a zygote imports nothing of labkit's
+    but what its command does)."""
+    return sys.modules.get("_labkit_forkserver") or load_by_path(
+        "_labkit_forkserver", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "forkserver.py"))
+
+
 def load_by_path(name: str, path: str):
     import importlib.util
 
@@ -529,13 +536,9 @@ class Zygote:
             pass
 
     def _reap(self):
-        while self.children:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        if not self.children:
+            return
+        for pid, status in forkserver().reaped():
             record = self.children.pop(pid, None)
             if record is None:
                 continue
@@ -550,6 +553,8 @@ class Zygote:
                 except OSError:
                     pass
                 self._close(record)
+            if not self.children:
+                return
 
     def close_in_child(self, keep: socket.socket):
         signal.set_wakeup_fd(-1)
