@@ -31,7 +31,8 @@ import sys
 from labkit import forkserver
 
 MAX_REQUEST = 1 << 16
-# what a cloud imports before or at its first requests (gateway.py imports the service layers on first use)
+# what a cloud imports before or at its first requests (gateway.py imports the service layers on
+# first use; the Google APIs' layers and tables come with rest.warm_up, in _preload)
 PRELOAD = ("werkzeug.serving", "labkit.cloud.server", "labkit.cloud.state", "labkit.cloud.gateway",
            "labkit.cloud.gcp.rest", "labkit.cloud.registry.api", "labkit.cloud.gcp.grpc_server")
 MOTO = ("moto.moto_server.werkzeug_app", "moto.moto_api._internal.models")
@@ -54,6 +55,12 @@ def _preload() -> None:
     botocore_loader.share()
     _import(spec.split(":")[0] for table in (gateway.AWS_JSON_SERVICES, gateway.AWS_QUERY_SERVICES,
                                              gateway.SERVICE_PATHS) for spec in table.values())
+    try:  # the Google APIs' tables (pure data: every cloud's are the same); their servers start per cloud
+        from labkit.cloud.gcp import rest
+
+        rest.warm_up()
+    except Exception:  # a cloud loads them itself on its first Google request, as it always did
+        pass
 
 
 def _reap(signum, frame) -> None:
