@@ -1,7 +1,7 @@
 """A class of lab 02 submissions graded by `grader autograde` (sandboxed, N workers) and by plain
 `nbgrader autograde` on the same class, in the same run, so machine load hits both alike:
 
-    .venv/bin/python bench/grade_class.py [--students 20] [--jobs 2] [--plain-students 6] [--fork-server]
+    .venv/bin/python bench/grade_class.py [--students 20] [--jobs 2] [--plain-students 6] [--no-fork-server]
 
 The class mixes the graded samples (good, good_ko, partial, untouched, exercise3_strip) as
 students s000, s001, ... Plain nbgrader runs them with its own command, one notebook after
@@ -11,7 +11,8 @@ per submission. Prints submissions per minute for each, the CPU seconds each sub
 (every process of the run: a cgroup's CPU accounting where the machine allows one, else
 getrusage of the waited-for descendants, a lower bound, without plain nbgrader's detached
 clouds), the
-machine's load average, and the ratio. --fork-server grades with `grader autograde --fork-server`;
+machine's load average, and the ratio. --no-fork-server grades with `grader autograde --no-fork-server`
+(the fork server is on by default; --fork-server says so explicitly);
 --plain-students 0 skips plain nbgrader. --by-process also splits the CPU by kind of process
 (worker, kernel, zygotes, cloud, ...): /proc of the cgroup's processes sampled every 20 ms, each
 process's last figure kept (a process that ends loses at most its last 20 ms: "unsampled").
