@@ -50,7 +50,7 @@ PRELOAD_PACKAGES = ("labkit.checks",)  # and every module in these: each lab's c
 # What those imports read from the environment where a kernel's may differ from the template's
 # (the job's folders, the cloud's endpoints; every other variable is the allow-listed one both
 # have, grader/sandbox/bwrap.py), and why each kernel makes the same of it as its own import would
-# (tests/grader/test_kernel_template.py fails on a read not listed here):
+# (tests/grader/test_template_preload.py fails on a read not listed here):
 # HOME, USER: IPython and Jupyter look their folders up when asked, not at import; debugpy's path
 #   tables and google.auth's mTLS probe (a certificate config under HOME or CLOUDSDK_CONFIG?) are
 #   made at import: there is none under the template's HOME nor under a job's fresh one, and a
